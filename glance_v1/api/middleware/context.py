@@ -1,0 +1,66 @@
+"""``context``: who is calling, from the identity headers set by
+keystonemiddleware's ``authtoken`` or by a trusted front end
+(``X-Identity-Status: Confirmed``); 401 without them unless anonymous
+read-only access is allowed."""
+
+from oslo_middleware import request_id
+import webob.dec
+
+from glance_v1.api import faults
+from glance_v1.common import context
+from glance_v1.common import policy
+
+CONF = context.CONF
+ENV_REQUEST_ID = request_id.ENV_REQUEST_ID
+
+
+def _split(value):
+    return [r.strip().lower() for r in (value or '').split(',')
+            if r.strip()]
+
+
+class ContextMiddleware:
+
+    def __init__(self, app):
+        self.app = app
+
+    def _context(self, req):
+        h = req.headers
+        if h.get('X-Identity-Status') != 'Confirmed':
+            if not CONF.allow_anonymous_access:
+                return None
+            return context.RequestContext(
+                read_only=True, overwrite=False,
+                owner_is_tenant=CONF.owner_is_tenant,
+                request_id=req.environ.get(ENV_REQUEST_ID))
+        roles = _split(h.get('X-Roles'))
+        ctx = context.RequestContext(
+            auth_token=h.get('X-Auth-Token'),
+            user_id=h.get('X-User-Id') or h.get('X-User'),
+            project_id=(h.get('X-Project-Id') or h.get('X-Tenant-Id')
+                        or h.get('X-Tenant')),
+            roles=roles,
+            service_roles=_split(h.get('X-Service-Roles')),
+            request_id=req.environ.get(ENV_REQUEST_ID),
+            overwrite=False,
+            owner_is_tenant=CONF.owner_is_tenant)
+        ctx.is_admin = (CONF.admin_role.lower() in roles
+                        or policy.check_is_admin(ctx))
+        return ctx
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        ctx = self._context(req)
+        if ctx is None:
+            return faults.error_response(
+                req, 401, 'This server could not verify that you are '
+                'authorized to access the document you requested.')
+        req.environ['glance.context'] = ctx
+        return req.get_response(self.app)
+
+
+def filter_factory(global_conf, **local_conf):
+    def _filter(app):
+        return ContextMiddleware(app)
+    return _filter
+

@@ -1,0 +1,31 @@
+"""``unauthenticated-context``: every caller is an administrator without
+identity (the reference's default pipeline, for trusted single-user
+setups)."""
+
+from oslo_middleware import request_id
+import webob.dec
+
+from glance_v1.common import context
+
+CONF = context.CONF
+ENV_REQUEST_ID = request_id.ENV_REQUEST_ID
+
+
+class UnauthenticatedContextMiddleware:
+
+    def __init__(self, app):
+        self.app = app
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        req.environ['glance.context'] = context.RequestContext(
+            is_admin=True, overwrite=False,
+            owner_is_tenant=CONF.owner_is_tenant,
+            request_id=req.environ.get(ENV_REQUEST_ID))
+        return req.get_response(self.app)
+
+
+def filter_factory(global_conf, **local_conf):
+    def _filter(app):
+        return UnauthenticatedContextMiddleware(app)
+    return _filter

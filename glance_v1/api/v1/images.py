@@ -1,0 +1,144 @@
+"""The images resource: HTTP in, HTTP out. The rules live in
+``glance_v1.image``."""
+
+import json
+
+from oslo_utils import strutils
+import webob
+
+from glance_v1.api.v1 import headers
+from glance_v1.common import exception
+from glance_v1.image import listing
+from glance_v1.image import service
+from glance_v1.image import upload
+
+_BODY_ENCODINGS = ('chunked', 'compress', 'deflate', 'gzip', 'identity')
+
+
+def _json_response(body, status=200, extra_headers=()):
+    resp = webob.Response(status=status, content_type='application/json',
+                          charset='UTF-8')
+    resp.text = json.dumps(body)
+    for name, value in extra_headers:
+        resp.headers[name] = value
+    return resp
+
+
+def _body(req):
+    """The request body as an upload Body, or None without one."""
+    encoding = req.headers.get('Transfer-Encoding', '').lower()
+    chunked = any(e.strip() in _BODY_ENCODINGS for e in encoding.split(','))
+    length = req.content_length
+    if not chunked and not length:
+        return None
+    stream = req.environ['wsgi.input']
+    return upload.Body(stream, None if chunked else length,
+                       req.headers.get('Content-Type'))
+
+
+def _parse_range(req, size):
+    """``(offset, length)`` of a single satisfiable ``bytes=`` range, None
+    to serve everything; raises RangeNotSatisfiable."""
+    header = req.headers.get('Range')
+    if not header or not size:
+        return None
+    unit, _, spec = header.partition('=')
+    if unit.strip().lower() != 'bytes' or ',' in spec:
+        return None
+    first, sep, last = spec.strip().partition('-')
+    if not sep:
+        return None
+    try:
+        if not first:
+            suffix = int(last)
+            if suffix <= 0:
+                raise exception.RangeNotSatisfiable()
+            start = max(size - suffix, 0)
+            end = size - 1
+        else:
+            start = int(first)
+            end = int(last) if last else size - 1
+            if start < 0 or end < start:
+                return None
+    except ValueError:
+        return None
+    if start >= size:
+        raise exception.RangeNotSatisfiable()
+    end = min(end, size - 1)
+    return start, end - start + 1
+
+
+class ImagesController:
+
+    def __init__(self):
+        self.service = service.ImageService()
+
+    @staticmethod
+    def _ctx(req):
+        return req.environ['glance.context']
+
+    def _list(self, req, view):
+        filters, marker, limit, sort_key, sort_dir = listing.parse(req.GET)
+        images = self.service.list(self._ctx(req), filters, marker, limit,
+                                   sort_key, sort_dir)
+        return _json_response({'images': [view(i) for i in images]})
+
+    def index(self, req):
+        return self._list(req, headers.brief_view)
+
+    def detail(self, req):
+        return self._list(req, headers.image_view)
+
+    def meta(self, req, image_id):
+        image = self.service.show(self._ctx(req), image_id)
+        resp = webob.Response(status=200)
+        resp.headerlist.extend(headers.image_headers(image))
+        return resp
+
+    def download(self, req, image_id):
+        image = self.service.download(self._ctx(req), image_id)
+        try:
+            byte_range = _parse_range(req, image.get('size') or 0)
+        except exception.RangeNotSatisfiable:
+            resp = webob.Response(status=416)
+            resp.headers['Content-Range'] = 'bytes */%d' % image['size']
+            return resp
+        offset, length = byte_range or (0, None)
+        chunks = self.service.data(image, offset, length)
+        resp = webob.Response(status=200, app_iter=chunks,
+                              content_type='application/octet-stream')
+        resp.headerlist.extend(headers.image_headers(image))
+        resp.headers['Accept-Ranges'] = 'bytes'
+        size = image['size'] or 0
+        if byte_range:
+            resp.status = 206
+            resp.headers['Content-Range'] = 'bytes %d-%d/%d' % (
+                offset, offset + length - 1, size)
+            resp.content_length = length
+        else:
+            resp.content_length = size
+        return resp
+
+    def create(self, req):
+        meta = headers.parse(req.headers)
+        image = self.service.create(self._ctx(req), meta, _body(req))
+        extra = [('Location', '%s/v1/images/%s' % (req.host_url,
+                                                   image['id']))]
+        if image.get('checksum'):
+            extra.append(('ETag', image['checksum']))
+        return _json_response({'image': headers.image_view(image)},
+                              status=201, extra_headers=extra)
+
+    def update(self, req, image_id):
+        meta = headers.parse(req.headers)
+        purge = strutils.bool_from_string(
+            req.headers.get(headers.PURGE_PROPS, 'true'))
+        image = self.service.update(self._ctx(req), image_id, meta,
+                                    _body(req), purge_props=purge)
+        extra = [('ETag', image['checksum'])] if image.get('checksum') else []
+        return _json_response({'image': headers.image_view(image)},
+                              extra_headers=extra)
+
+    def delete(self, req, image_id):
+        self.service.delete(self._ctx(req), image_id)
+        return webob.Response(status=200, content_type=None)

@@ -1,0 +1,84 @@
+"""Policy enforcement through oslo.policy.
+
+The v1 rules are registered in code with the reference defaults, so a
+missing policy file still gives the documented behaviour; a policy file
+named by ``[oslo_policy] policy_file`` overrides any of them.
+"""
+
+from oslo_config import cfg
+from oslo_policy import opts as policy_opts
+from oslo_policy import policy
+
+from glance_v1.common import exception
+
+CONF = cfg.CONF
+policy_opts.set_defaults(CONF, 'policy.yaml')
+
+_ANYONE = ''
+_ADMIN = 'role:admin'
+
+_RULES = [
+    ('context_is_admin', _ADMIN, 'Callers treated as administrators.'),
+    ('default', _ADMIN, 'Rule for actions without a rule of their own.'),
+    ('get_images', _ANYONE, 'List images.'),
+    ('get_image', _ANYONE, 'Show an image (HEAD or GET).'),
+    ('download_image', _ANYONE, 'Download image data; the target is the '
+                                'image with its properties flattened.'),
+    ('add_image', _ANYONE, 'Create an image.'),
+    ('modify_image', _ANYONE, 'Update an image.'),
+    ('delete_image', _ANYONE, 'Delete an image.'),
+    ('publicize_image', _ADMIN, 'Make an image public.'),
+    ('upload_image', _ANYONE, 'Upload image data or copy it from a URL.'),
+    ('copy_from', _ANYONE, 'Copy image data from an external URL.'),
+    ('set_image_location', _ANYONE, 'Register an external location.'),
+    ('get_members', _ANYONE, 'List the members of an image.'),
+    ('modify_member', _ANYONE, 'Add a member or replace the members.'),
+    ('delete_member', _ANYONE, 'Remove a member.'),
+    ('manage_image_cache', _ADMIN, 'Use the image cache management API.'),
+]
+
+
+def list_rules():
+    return [policy.RuleDefault(name, check, description=desc)
+            for name, check, desc in _RULES]
+
+
+_ENFORCER = None
+
+
+def get_enforcer():
+    global _ENFORCER
+    if _ENFORCER is None:
+        _ENFORCER = policy.Enforcer(CONF)
+        _ENFORCER.register_defaults(list_rules())
+    return _ENFORCER
+
+
+def reset():
+    global _ENFORCER
+    if _ENFORCER is not None:
+        _ENFORCER.clear()
+    _ENFORCER = None
+
+
+def _creds(context):
+    return {'roles': [r.lower() for r in context.roles],
+            'user_id': context.user_id,
+            'project_id': context.project_id,
+            'tenant': context.project_id,
+            'is_admin': context.is_admin}
+
+
+def enforce(context, action, target=None):
+    """Raise PolicyForbidden unless ``action`` is allowed for ``context``."""
+    allowed = get_enforcer().enforce(action, target or {}, _creds(context))
+    if not allowed:
+        raise exception.PolicyForbidden(action=action)
+
+
+def check(context, action, target=None):
+    return get_enforcer().enforce(action, target or {}, _creds(context))
+
+
+def check_is_admin(context):
+    return check(context, 'context_is_admin')

@@ -1,0 +1,278 @@
+"""The eventlet WSGI server behind glance-api (and glance-registry).
+
+``workers = 0`` serves from the launching process; ``workers = N`` forks N
+children sharing one listening socket, respawned if they die. SIGTERM
+stops accepting, lets requests in flight finish (up to
+``graceful_shutdown_timeout``) and exits; SIGHUP re-reads the config files
+and replaces the workers (or reloads the app in place with one process).
+"""
+
+import errno
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+
+import eventlet
+import eventlet.wsgi
+from oslo_config import cfg
+
+LOG = logging.getLogger(__name__)
+
+bind_opts = [
+    cfg.HostAddressOpt('bind_host', default='0.0.0.0',
+                       help='Address to listen on.'),
+    cfg.PortOpt('bind_port', help='Port to listen on.'),
+]
+
+socket_opts = [
+    cfg.IntOpt('backlog', default=4096, min=1,
+               help='Connections queued by the kernel before accept.'),
+    cfg.IntOpt('tcp_keepidle', default=600, min=1,
+               help='Seconds a connection idles before TCP keepalives.'),
+]
+
+eventlet_opts = [
+    cfg.IntOpt('workers', min=0,
+               help='Worker processes; 0 serves from the main process. '
+                    'Default: the number of CPUs, at most 8.'),
+    cfg.IntOpt('max_header_line', default=16384, min=1024,
+               help='Longest request header line accepted, in bytes.'),
+    cfg.BoolOpt('http_keepalive', default=True,
+                help='Keep client connections open between requests.'),
+    cfg.IntOpt('client_socket_timeout', default=900, min=0,
+               help='Seconds a client connection may stay silent; 0 waits '
+                    'forever.'),
+    cfg.IntOpt('wsgi_default_pool_size', default=1000, min=1,
+               help='Concurrent requests one worker serves.'),
+    cfg.IntOpt('graceful_shutdown_timeout', default=60, min=0,
+               help='Seconds requests in flight get to finish on SIGTERM.'),
+]
+
+CONF = cfg.CONF
+CONF.register_opts(bind_opts)
+CONF.register_opts(socket_opts)
+CONF.register_opts(eventlet_opts)
+
+
+def default_workers():
+    return min(os.cpu_count() or 1, 8)
+
+
+def bind_socket(default_port):
+    host = CONF.bind_host
+    port = CONF.bind_port or default_port
+    info = socket.getaddrinfo(host, port, socket.AF_UNSPEC,
+                              socket.SOCK_STREAM)[0]
+    sock = eventlet.listen(info[-1], family=info[0],
+                           backlog=CONF.backlog)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if hasattr(socket, 'TCP_KEEPIDLE'):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE,
+                        CONF.tcp_keepidle)
+    return sock
+
+
+class HttpProtocol(eventlet.wsgi.HttpProtocol):
+    """Keeps the v1 headers spelled with underscores.
+
+    eventlet drops every header whose name has an underscore, so that
+    ``X_Roles`` cannot pass for ``X-Roles``; v1 clients send
+    ``x-image-meta-disk_format`` and friends, which are let through
+    (``-`` and ``_`` mean the same in them anyway). Identity headers
+    with underscores are still dropped.
+    """
+
+    UNDERSCORE_PREFIXES = ('x-image-meta-', 'x-glance-')
+
+    def formalize_key_naming(self, k):
+        if '_' in k and k.lower().startswith(self.UNDERSCORE_PREFIXES):
+            return k.replace('-', '_').upper()
+        return super().formalize_key_naming(k)
+
+
+class _InFlight:
+    """Counts requests whose response has not been fully sent yet."""
+
+    def __init__(self, app):
+        self.app = app
+        self.count = 0
+
+    def __call__(self, environ, start_response):
+        self.count += 1
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            self.count -= 1
+            raise
+        return _Closing(body, self)
+
+
+class _Closing:
+
+    def __init__(self, body, counter):
+        self.body = body
+        self.counter = counter
+        self.closed = False
+
+    def __iter__(self):
+        return iter(self.body)
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        self.counter.count -= 1
+        close = getattr(self.body, 'close', None)
+        if close is not None:
+            close()
+
+
+class Server:
+
+    def __init__(self, load_app, default_port, on_worker_start=None):
+        """``load_app()`` builds the WSGI app (again on reload);
+        ``on_worker_start()`` runs in each worker before it serves."""
+        self.load_app = load_app
+        self.default_port = default_port
+        self.on_worker_start = on_worker_start
+        self.sock = None
+        self.children = {}
+        self._stopping = False
+        self._reload = False
+
+    # -- one serving process ----------------------------------------------
+
+    def _serve(self):
+        eventlet.wsgi.MAX_HEADER_LINE = CONF.max_header_line
+        if self.on_worker_start:
+            self.on_worker_start()
+        while True:
+            app = _InFlight(self.load_app())
+            pool = eventlet.GreenPool(CONF.wsgi_default_pool_size)
+            server = eventlet.spawn(
+                eventlet.wsgi.server, self.sock, app, custom_pool=pool,
+                protocol=HttpProtocol,
+                log=logging.getLogger('glance_v1.wsgi.access'),
+                keepalive=CONF.http_keepalive,
+                socket_timeout=CONF.client_socket_timeout or None,
+                debug=False)
+            while not self._stopping and not self._reload:
+                eventlet.sleep(0.2)
+            if self._reload and not self._stopping:
+                # One process: swap the app, keep the socket.
+                self._reload = False
+                server.kill()
+                LOG.info('Reloaded configuration and application')
+                CONF.reload_config_files()
+                continue
+            server.kill()
+            self._drain(app)
+            return
+
+    @staticmethod
+    def _drain(app):
+        deadline = time.monotonic() + CONF.graceful_shutdown_timeout
+        while app.count > 0 and time.monotonic() < deadline:
+            eventlet.sleep(0.1)
+        if app.count > 0:
+            LOG.warning('Stopping with %d requests still in flight',
+                        app.count)
+
+    def _on_term(self, signum, frame):
+        self._stopping = True
+
+    def _on_hup(self, signum, frame):
+        self._reload = True
+
+    # -- process management -----------------------------------------------
+
+    def run(self):
+        self.sock = bind_socket(self.default_port)
+        signal.signal(signal.SIGTERM, self._on_term)
+        signal.signal(signal.SIGINT, self._on_term)
+        signal.signal(signal.SIGHUP, self._on_hup)
+        workers = CONF.workers
+        if workers is None:
+            workers = default_workers()
+        LOG.info('Listening on %s:%s with %s', *self.sock.getsockname()[:2],
+                 '%d workers' % workers if workers else 'one process')
+        if workers == 0:
+            self._serve()
+            return
+        self._supervise(workers)
+
+    def _spawn_child(self):
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
+            code = 0
+            try:
+                self._serve()
+            except BaseException:
+                LOG.exception('Worker failed')
+                code = 1
+            finally:
+                os._exit(code)
+        self.children[pid] = time.monotonic()
+
+    def _supervise(self, workers):
+        retiring = set()
+        for _ in range(workers):
+            self._spawn_child()
+        while self.children:
+            if self._stopping:
+                self._signal_children(signal.SIGTERM)
+                self._reap(block=True)
+                continue
+            if self._reload:
+                self._reload = False
+                CONF.reload_config_files()
+                retiring.update(self.children)
+                for _ in range(workers):
+                    self._spawn_child()
+                for pid in retiring:
+                    self._kill(pid, signal.SIGTERM)
+            for pid in self._reap(block=False):
+                if pid in retiring:
+                    retiring.discard(pid)
+                else:
+                    LOG.error('Worker %d died; starting another', pid)
+                    self._spawn_child()
+            time.sleep(0.2)
+
+    def _reap(self, block):
+        """Collect exited children and return their pids."""
+        died = []
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, 0 if block else os.WNOHANG)
+            except ChildProcessError:
+                self.children.clear()
+                break
+            except InterruptedError:
+                continue
+            if pid == 0:
+                break
+            self.children.pop(pid, None)
+            died.append(pid)
+        return died
+
+    def _signal_children(self, signum):
+        for pid in list(self.children):
+            self._kill(pid, signum)
+
+    @staticmethod
+    def _kill(pid, signum):
+        try:
+            os.kill(pid, signum)
+        except OSError as e:
+            if e.errno != errno.ESRCH:
+                raise
+
+
+def exit_with(message):
+    sys.stderr.write('ERROR: %s\n' % message)
+    sys.exit(1)

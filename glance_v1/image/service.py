@@ -1,0 +1,234 @@
+"""Image operations as the API offers them, in the reference's order of
+checks (glance-v1-reference §1a). No HTTP here: callers hand in metadata
+dicts and body streams and get image dicts back."""
+
+import logging
+
+from glance_v1.common import exception
+from glance_v1.common import policy
+from glance_v1.image import status
+from glance_v1.image import upload
+from glance_v1.image import validation
+from glance_v1.registry import api as registry_api
+from glance_v1 import store as store_api
+
+LOG = logging.getLogger(__name__)
+
+# Request-only fields: they steer the request and are never stored.
+REQUEST_ONLY = ('store', 'copy_from', 'uri', 'location')
+
+
+def _check_writable(ctx):
+    if ctx.read_only:
+        raise exception.Forbidden('Read-only access')
+
+
+def _check_store(meta):
+    name = meta.get('store')
+    if 'store' in meta and not store_api.known_store(name or ''):
+        raise exception.Invalid('Required store %s is invalid' % name)
+
+
+def _sources(meta, body):
+    sources = [s for s in (body, meta.get('location'),
+                           meta.get('copy_from_url')) if s]
+    if len(sources) > 1:
+        raise exception.Invalid(
+            "It's invalid to provide multiple image sources.")
+    if meta.get('location') or meta.get('copy_from_url'):
+        url = meta.get('location') or meta.get('copy_from_url')
+        raise exception.Invalid("External sources are not supported: '%s'"
+                                % store_api.location.redact(url))
+
+
+def _check_body(body):
+    media_type = (body.content_type or '').split(';', 1)[0].strip().lower()
+    if media_type != 'application/octet-stream':
+        raise exception.Invalid(
+            'Content-Type must be application/octet-stream')
+
+
+def _download_target(image):
+    target = {k: v for k, v in image.items()
+              if k not in ('properties', 'location', 'location_data')}
+    target.update(image.get('properties') or {})
+    return target
+
+
+class ImageService:
+
+    def __init__(self, registry=None):
+        self.registry = registry or registry_api.get_registry()
+
+    def _prepare(self, meta, body):
+        """Convert and validate request metadata; enforce the size cap
+        on a declared size (400, before anything is stored)."""
+        validation.convert(meta)
+        validation.validate(meta)
+        validation.check_size_cap(meta.get('size'))
+        if body is not None:
+            validation.check_size_cap(body.length)
+        return meta
+
+    def _check_policies(self, ctx, action, meta, body):
+        policy.enforce(ctx, action)
+        if meta.get('is_public'):
+            policy.enforce(ctx, 'publicize_image')
+        if meta.get('copy_from_url'):
+            policy.enforce(ctx, 'copy_from')
+        if body is not None or meta.get('copy_from_url'):
+            policy.enforce(ctx, 'upload_image')
+        if meta.get('location'):
+            policy.enforce(ctx, 'set_image_location')
+
+    @staticmethod
+    def _stored_values(meta):
+        return {k: v for k, v in meta.items()
+                if k not in REQUEST_ONLY and k != 'copy_from_url'}
+
+    # -- create -------------------------------------------------------------
+
+    def create(self, ctx, meta, body=None):
+        meta = self._prepare(meta, body)
+        _check_writable(ctx)
+        self._check_policies(ctx, 'add_image', meta, body)
+        _check_store(meta)
+        _sources(meta, body)
+        if body is not None:
+            _check_body(body)
+            validation.require_formats(meta)
+
+        values = self._stored_values(meta)
+        for key in ('status', 'deleted', 'deleted_at', 'os_hash_algo',
+                    'os_hash_value'):
+            values.pop(key, None)
+        if body is None and values.get('size') == 0:
+            values['status'] = status.ACTIVE
+        else:
+            values['status'] = status.QUEUED
+        image = self.registry.image_create(ctx, values)
+        if body is not None:
+            image = upload.upload(ctx, self.registry, image, body,
+                                  store_name=meta.get('store'))
+        return image
+
+    # -- read ---------------------------------------------------------------
+
+    def show(self, ctx, image_id):
+        policy.enforce(ctx, 'get_image')
+        return self.registry.image_get(ctx, image_id)
+
+    def download(self, ctx, image_id):
+        """The image whose data ``ctx`` may download (GET order of §1a);
+        fetch the bytes with ``data``."""
+        policy.enforce(ctx, 'get_image')
+        try:
+            image = self.registry.image_get(ctx, image_id)
+            status.check_download(image)
+        except exception.NotFound:
+            policy.enforce(ctx, 'download_image')
+            raise
+        policy.enforce(ctx, 'download_image', _download_target(image))
+        return image
+
+    @staticmethod
+    def data(image, offset=0, length=None):
+        """Chunks of ``image``'s bytes (all, or ``length`` from
+        ``offset``); they raise rather than end short, so a truncated file
+        is never served as complete."""
+        if not image['size']:
+            return iter(())
+        if not image['location']:
+            raise exception.NotFound('Image %s has no data' % image['id'])
+        store = store_api.get_store_for_location(image['location'])
+        chunks, _ = store.get(image['location'], offset, length)
+        expected = image['size'] - offset if length is None else length
+        return _size_checked(chunks, expected, image['id'])
+
+    def list(self, ctx, filters, marker, limit, sort_key, sort_dir):
+        policy.enforce(ctx, 'get_images')
+        return self.registry.image_list(ctx, filters, marker=marker,
+                                        limit=limit, sort_key=sort_key,
+                                        sort_dir=sort_dir)
+
+    # -- update -------------------------------------------------------------
+
+    def update(self, ctx, image_id, meta, body=None, purge_props=True):
+        meta = self._prepare(meta, body)
+        _check_writable(ctx)
+        self._check_policies(ctx, 'modify_image', meta, body)
+        image = self.registry.image_get(ctx, image_id)
+        status.check_update(ctx, image, meta)
+        if body is not None and image['status'] != status.QUEUED:
+            raise exception.Conflict('Cannot upload to an unqueued image')
+        if (meta.get('location') or meta.get('copy_from_url')) and \
+                image['status'] != status.QUEUED:
+            raise exception.Invalid(
+                'Attempted to update Location field for an image not in '
+                'queued status.')
+        _check_store(meta)
+        _sources(meta, body)
+        if body is not None:
+            _check_body(body)
+            validation.require_formats(dict(image, **meta))
+            purge_props = False
+
+        values = self._stored_values(meta)
+        for key in status.IMMUTABLE + status.SERVER_MANAGED:
+            values.pop(key, None)
+        values.setdefault('properties', {})
+        image = self.registry.image_update(ctx, image_id, values,
+                                           purge_props=purge_props)
+        if body is not None:
+            image = upload.upload(ctx, self.registry, image, body,
+                                  store_name=meta.get('store'))
+        return image
+
+    # -- delete -------------------------------------------------------------
+
+    def delete(self, ctx, image_id):
+        _check_writable(ctx)
+        policy.enforce(ctx, 'delete_image')
+        image = self.registry.image_get(ctx, image_id)
+        status.check_delete(image)
+        original = image['status']
+        # The status change is the authorisation check: it must pass
+        # before any data is removed (OSSA-2012-017).
+        self.registry.image_update(ctx, image_id,
+                                   {'status': status.DELETED})
+        try:
+            for loc in image['location_data']:
+                if loc['status'] == 'active':
+                    self._delete_data(loc['url'])
+        except Exception:
+            self.registry.image_update(ctx, image_id, {'status': original})
+            raise
+        return self.registry.image_destroy(ctx, image_id)
+
+    @staticmethod
+    def _delete_data(url):
+        try:
+            store_api.get_store_for_location(url).delete(url)
+        except exception.NotFound:
+            LOG.warning('Data of %s was already gone',
+                        store_api.location.redact(url))
+
+
+def _size_checked(chunks, expected, image_id):
+    sent = 0
+    try:
+        for chunk in chunks:
+            if sent + len(chunk) > expected:
+                chunk = chunk[:expected - sent]
+            sent += len(chunk)
+            yield chunk
+            if sent >= expected:
+                break
+    finally:
+        close = getattr(chunks, 'close', None)
+        if close is not None:
+            close()
+    if sent < expected:
+        LOG.error('Corrupt image download: %s sent %d of %d bytes',
+                  image_id, sent, expected)
+        raise exception.DataCorrupted(image_id=image_id)

@@ -1,0 +1,168 @@
+"""The upload pipeline: request body -> hashes -> store -> verify -> active.
+
+Every way an upload can fail ends in one place (``_fail``), which leaves
+the image ``killed`` and the store without a byte of it.
+"""
+
+import hashlib
+import logging
+
+from oslo_config import cfg
+
+from glance_v1.common import exception
+from glance_v1.image import status
+from glance_v1 import store as store_api
+from glance_v1.store import location as store_location
+
+LOG = logging.getLogger(__name__)
+
+upload_opts = [
+    cfg.StrOpt('hashing_algorithm', default='sha256',
+               choices=sorted(hashlib.algorithms_guaranteed - {
+                   'shake_128', 'shake_256'}),
+               help='Secure hash computed over image data besides md5, '
+                    'exposed as os_hash_algo/os_hash_value.'),
+    cfg.IntOpt('upload_chunk_size', default=1024 * 1024, min=4096,
+               help='Bytes read from a client at a time during upload.'),
+]
+
+CONF = cfg.CONF
+CONF.register_opts(upload_opts)
+
+
+class Body:
+    """A request body: a file-like ``stream``, the declared ``length``
+    (None for a chunked body) and its media type."""
+
+    def __init__(self, stream, length, content_type):
+        self.stream = stream
+        self.length = length
+        self.content_type = content_type
+
+
+def _chunks(body, limit, limit_error):
+    """Read ``body`` in bounded chunks; raise ``limit_error`` past
+    ``limit`` bytes and ClientDisconnected on a short or broken body."""
+    chunk_size = CONF.upload_chunk_size
+    remaining = body.length
+    total = 0
+    while remaining is None or remaining > 0:
+        want = chunk_size if remaining is None else min(chunk_size,
+                                                        remaining)
+        try:
+            chunk = body.stream.read(want)
+        except (IOError, ValueError) as e:
+            raise exception.ClientDisconnected() from e
+        if not chunk:
+            if remaining:
+                raise exception.ClientDisconnected()
+            return
+        total += len(chunk)
+        if total > limit:
+            raise limit_error()
+        if remaining is not None:
+            remaining -= len(chunk)
+        yield chunk
+
+
+class _Hashing:
+    """Pass chunks through while computing md5 and the secure hash."""
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.secure = hashlib.new(CONF.hashing_algorithm)
+
+    def __iter__(self):
+        for chunk in self.chunks:
+            self.md5.update(chunk)
+            self.secure.update(chunk)
+            yield chunk
+
+
+def _size_cap_error():
+    return exception.LimitExceeded(
+        'Denying attempt to upload image larger than %d bytes.'
+        % CONF.image_size_cap)
+
+
+def upload(ctx, registry, image, body, store_name=None, limit=None,
+           limit_error=None):
+    """Stream ``body`` into the default store and activate ``image``.
+
+    ``limit``/``limit_error`` let a quota tighten the size cap.
+    Returns the active image.
+    """
+    image_id = image['id']
+    registry.image_update(ctx, image_id, {'status': status.SAVING},
+                          from_state=status.QUEUED)
+    cap = CONF.image_size_cap
+    if limit is None or limit >= cap:
+        limit, limit_error = cap, _size_cap_error
+    declared_size = image.get('size') or None
+    declared_checksum = image.get('checksum')
+    hashing = _Hashing(_chunks(body, limit, limit_error))
+
+    def verify(written):
+        if declared_size is not None and declared_size != written:
+            raise exception.Invalid(
+                "Supplied size (%d) and size generated from uploaded image "
+                "(%d) did not match. Setting image status to 'killed'."
+                % (declared_size, written))
+        md5 = hashing.md5.hexdigest()
+        if declared_checksum and declared_checksum != md5:
+            raise exception.Invalid(
+                "Supplied checksum (%s) and checksum generated from uploaded "
+                "image (%s) did not match. Setting image status to 'killed'."
+                % (declared_checksum, md5))
+
+    try:
+        store = (store_api.get_store(store_name) if store_name
+                 else store_api.default_store())
+        location, size = store.add(image_id, hashing, declared_size, verify)
+    except exception.GlanceException as e:
+        _kill(ctx, registry, image_id)
+        raise e
+    except Exception:
+        LOG.exception('Failed to upload image %s', image_id)
+        _kill(ctx, registry, image_id)
+        raise exception.GlanceException('Failed to upload image %s'
+                                        % image_id)
+
+    values = {'status': status.ACTIVE, 'size': size,
+              'checksum': hashing.md5.hexdigest(),
+              'os_hash_algo': CONF.hashing_algorithm,
+              'os_hash_value': hashing.secure.hexdigest(),
+              'location': location}
+    try:
+        return registry.image_update(ctx, image_id, values,
+                                     from_state=status.SAVING)
+    except (exception.StateConflict, exception.NotFound):
+        _delete_data(store, location)
+        raise exception.PreconditionFailed(
+            'Image %s could not be found after upload. The image may have '
+            'been deleted during the upload.' % image_id)
+    except exception.NotAuthenticated:
+        _delete_data(store, location)
+        raise
+    except Exception:
+        _delete_data(store, location)
+        _kill(ctx, registry, image_id)
+        raise
+
+
+def _kill(ctx, registry, image_id):
+    try:
+        registry.image_update(ctx, image_id, {'status': status.KILLED},
+                              from_state=status.SAVING)
+    except Exception as e:
+        # The image may already be gone (deleted during the upload).
+        LOG.warning('Unable to kill image %s: %s', image_id, e)
+
+
+def _delete_data(store, location):
+    try:
+        store.delete(location)
+    except Exception as e:
+        LOG.error('Unable to delete data of %s: %s',
+                  store_location.redact(location), e)

@@ -1,0 +1,32 @@
+"""Options of each service, for oslo-config-generator."""
+
+import itertools
+
+from glance_v1.api import versions
+from glance_v1.api.middleware import request_id
+from glance_v1.common import config
+from glance_v1.common import context
+from glance_v1.common import wsgi
+from glance_v1.image import listing
+from glance_v1.image import upload
+from glance_v1.image import validation
+from glance_v1.registry import api as registry_api
+from glance_v1.registry.db import session
+from glance_v1 import store
+from glance_v1.store import filesystem
+
+
+def list_api_opts():
+    return [
+        ('DEFAULT', list(itertools.chain(
+            wsgi.bind_opts, wsgi.socket_opts, wsgi.eventlet_opts,
+            context.context_opts, request_id.request_id_opts,
+            versions.versions_opts, session.state_opts,
+            registry_api.registry_opts, validation.size_cap_opts,
+            upload.upload_opts, listing.listing_opts))),
+        ('database', session.database_opts),
+        ('image_format', validation.image_format_opts),
+        ('paste_deploy', config.paste_deploy_opts),
+        ('glance_store', list(itertools.chain(
+            store.store_opts, filesystem.filesystem_opts))),
+    ]

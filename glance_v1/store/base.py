@@ -1,0 +1,32 @@
+"""The store driver interface."""
+
+
+class Store:
+    """A place image bytes live in.
+
+    ``add`` streams ``chunks`` (an iterable of bytes) into the store under a
+    name nobody else can see, calls ``verify(bytes_written)`` once all data
+    is durable, and only then makes the data visible under the returned
+    location. If anything raises -- the input, ``verify`` or the store
+    itself -- the partial data is removed before the exception propagates.
+    """
+
+    scheme = None
+
+    def __init__(self, conf):
+        self.conf = conf
+
+    def add(self, image_id, chunks, size, verify):
+        """Return ``(location, bytes_written)``."""
+        raise NotImplementedError
+
+    def get(self, location, offset=0, length=None):
+        """Return ``(iterator of bytes, total size)``; ``offset`` and
+        ``length`` select a byte range."""
+        raise NotImplementedError
+
+    def get_size(self, location):
+        raise NotImplementedError
+
+    def delete(self, location):
+        raise NotImplementedError

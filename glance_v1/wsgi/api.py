@@ -1,0 +1,26 @@
+"""WSGI entry point for mod_wsgi, uWSGI or gunicorn.
+
+Point the server at ``glance_v1.wsgi.api:application``; the config files
+are taken from ``GLANCE_CONFIG_FILES`` (comma separated) or the standard
+locations.
+"""
+
+import os
+
+from glance_v1.common import config
+from glance_v1.common import log
+
+PROG = 'glance-api'
+
+
+def init_application():
+    files = os.environ.get('GLANCE_CONFIG_FILES')
+    argv = []
+    for name in (files.split(',') if files else []):
+        argv += ['--config-file', name.strip()]
+    config.parse_args(PROG, argv)
+    log.setup(PROG)
+    return config.load_paste_app(PROG)
+
+
+application = init_application()

@@ -51,7 +51,7 @@ def _chunks(body, limit, limit_error):
                                                         remaining)
         try:
             chunk = body.stream.read(want)
-        except (IOError, ValueError) as e:
+        except (OSError, ValueError) as e:
             raise exception.ClientDisconnected() from e
         if not chunk:
             if remaining:

@@ -157,7 +157,7 @@ class LocalRegistry:
         core.setdefault('created_at', now)
         core.setdefault('updated_at', core['created_at'])
         core.setdefault('status', 'queued')
-        for key, default in (('min_disk', 0), ('min_ram', 0),
+        for key, default in (('size', 0), ('min_disk', 0), ('min_ram', 0),
                              ('protected', False), ('is_public', False),
                              ('deleted', False)):
             if core.get(key) is None:

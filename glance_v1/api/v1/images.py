@@ -58,12 +58,12 @@ def _parse_range(req, size):
         else:
             start = int(first)
             end = int(last) if last else size - 1
+            if start >= size:
+                raise exception.RangeNotSatisfiable()
             if start < 0 or end < start:
                 return None
     except ValueError:
         return None
-    if start >= size:
-        raise exception.RangeNotSatisfiable()
     end = min(end, size - 1)
     return start, end - start + 1
 

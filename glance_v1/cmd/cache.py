@@ -14,6 +14,8 @@ from glance_v1.common import log
 from glance_v1 import image_cache
 from glance_v1.image import service
 from glance_v1.image import status
+# state_path, which image_cache_dir refers to.
+from glance_v1.registry.db import session  # noqa: F401
 
 CONF = config.CONF
 LOG = logging.getLogger(__name__)

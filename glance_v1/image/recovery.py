@@ -6,9 +6,10 @@ boot id, pid and start time of the process) and renews a lease
 in ``saving`` is abandoned when
 
 * its writer ran on this host since this boot and is gone (checked at
-  once: the pid no longer runs, or runs another program started later), or
-* its lease is older than ``upload_lease_time`` (any host: the writer
-  died with its node, or hangs).
+  once: the pid no longer runs, or runs another program started later);
+  a writer of this host that still runs is never judged by its lease, or
+* its writer ran elsewhere (or before a reboot) and its lease is older
+  than ``upload_lease_time``: it died with its node, or hangs.
 
 An upload that is alive on any node is never taken for abandoned while it
 renews its lease. Abandoned images are turned ``killed`` and the store's
@@ -76,18 +77,18 @@ def owner_token():
                          _start_time(pid) or '0')
 
 
-def _writer_gone(token):
-    """True if ``token`` names a process of this host and boot that is
-    no longer running; False when alive or not ours to judge."""
+def _writer_alive(token):
+    """True or False for a writer of this host and boot (its pid still
+    runs the same process, or not); None when not ours to judge."""
     try:
         boot_id, pid, start = token.split(':')
         pid = int(pid)
     except (AttributeError, ValueError):
-        return False
+        return None
     mine = _boot_id()
     if mine is None or boot_id != mine:
-        return False
-    return _start_time(pid) != start
+        return None
+    return _start_time(pid) == start
 
 
 class Lease:
@@ -133,8 +134,9 @@ class Lease:
 
 
 def _abandoned(image, now):
-    if _writer_gone(image.get('upload_owner')):
-        return True
+    alive = _writer_alive(image.get('upload_owner'))
+    if alive is not None:
+        return not alive
     last = image.get('upload_heartbeat') or image.get('updated_at')
     return last is not None and \
         (now - last).total_seconds() > CONF.upload_lease_time

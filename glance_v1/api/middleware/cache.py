@@ -84,8 +84,11 @@ class CacheFilter:
         if not checksum or not size or not size.isdigit() or \
                 not int(size):
             return resp
+        length = resp.content_length
         resp.app_iter = self.cache.fill(image_id, resp.app_iter,
                                         int(size), checksum)
+        # WebOb forgets the length with a new body; the client needs it.
+        resp.content_length = length
         return resp
 
     def _delete(self, req, image_id):

@@ -126,6 +126,9 @@ class ImageCache:
                     if not chunk:
                         break
                     md5.update(chunk)
+                    # Under eventlet this lets the worker's other requests
+                    # run while a large file is checked.
+                    time.sleep(0)
             if actual != size or md5.hexdigest() != checksum:
                 LOG.error('Cached copy of image %s is corrupt (%d bytes, '
                           'expected %d); moving it to invalid/',

@@ -18,9 +18,11 @@ MD5 = hashlib.md5(DATA).hexdigest()
 ADMIN = base.identity(tenant='admin-tenant', roles='admin')
 OWNER = base.identity(tenant='tenant1')
 OTHER = base.identity(tenant='tenant2')
-# The download policy refuses a role, so a test can be refused on a hit.
+# The download policy refuses a role, and images by a property (the
+# image is the target), so tests can be refused on a hit.
 BLOCKED = base.identity(tenant='tenant1', roles='member,blocked')
-POLICY = {'download_image': 'not role:blocked'}
+POLICY = {'download_image': "role:admin or (not role:blocked and "
+                            "not 'secret':%(classification)s)"}
 
 
 class TestImageCache(base.FunctionalTest):
@@ -137,6 +139,15 @@ class TestImageCache(base.FunctionalTest):
         self.assertEqual(403, resp.status)
         self.assertNotIn(DATA[:64], resp.body)
         self.assertEqual(200, self.get(image_id, OWNER).status)
+
+    def test_hit_enforces_download_policy_on_image_properties(self):
+        resp = self.create(headers=OWNER, body=DATA, extra={
+            'x-image-meta-property-classification': 'secret'})
+        image_id = resp.json['image']['id']
+        self.assertEqual(403, self.get(image_id, OWNER).status)
+        self.assertEqual(200, self.get(image_id, ADMIN).status)
+        self.wait_cached(image_id)
+        self.assertEqual(403, self.get(image_id, OWNER).status)
 
     def test_corrupted_cache_file_is_never_served(self):
         image_id, _ = self.cached_via_get()

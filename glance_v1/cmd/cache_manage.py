@@ -120,7 +120,11 @@ def run(args, out=sys.stdout, ask=input):
     elif args.image_id:
         raise CommandError('%s takes no image id' % args.command)
     if confirm and not args.force:
-        answer = ask('%s %s? [y/N] ' % (args.command, args.image_id or ''))
+        try:
+            answer = ask('%s %s? [y/N] ' % (args.command,
+                                            args.image_id or ''))
+        except EOFError:
+            answer = ''
         if answer.strip().lower() not in ('y', 'yes'):
             out.write('Not confirmed; nothing done.\n')
             return

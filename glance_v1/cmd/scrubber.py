@@ -45,10 +45,10 @@ def main(argv=None):
         try:
             worker.run_once()
         except Exception:
-            if not CONF.daemon:
-                raise
-            # The database may be back by the next pass.
             scrubber.LOG.exception('Scrubber pass failed')
+            if not CONF.daemon:
+                return 1
+            # The database may be back by the next pass.
         if not CONF.daemon or stop.wait(CONF.wakeup_time):
             return 0
 

@@ -266,6 +266,26 @@ class TestImageCache(base.FunctionalTest):
         code, out, err = self.manage('-f', 'delete-cached-image', image_id)
         self.assertEqual(0, code, err)
         self.assertFalse(os.path.exists(self.cache_path(image_id)))
+        # Without -f nothing is deleted unless confirmed.
+        self.assertEqual(200, self.get(image_id).status)
+        self.wait_cached(image_id)
+        code, out, err = self.manage('delete-all-cached-images')
+        self.assertEqual(0, code, err)
+        self.assertIn('Not confirmed', out)
+        self.assertTrue(os.path.exists(self.cache_path(image_id)))
+        code, out, err = self.manage('-f', 'delete-all-cached-images')
+        self.assertEqual(0, code, err)
+        self.assertRegex(out, r'Deleted [1-9]\d* images')
+        self.assertFalse(os.path.exists(self.cache_path(image_id)))
+        for command in ('delete-queued-image', 'delete-all-queued-images'):
+            self.manage('queue-image', image_id)
+            self.assertEqual([image_id], os.listdir(
+                os.path.join(self.cache_dir, 'queue')))
+            args = [image_id] if command == 'delete-queued-image' else []
+            code, out, err = self.manage('-f', command, *args)
+            self.assertEqual(0, code, err)
+            self.assertEqual([], os.listdir(os.path.join(self.cache_dir,
+                                                         'queue')))
         # Errors are reported, not tracebacks.
         code, out, err = cli.run('glance-cache-manage', '-p',
                                  str(self.api.port), 'list-cached')

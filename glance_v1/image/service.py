@@ -4,6 +4,8 @@ dicts and body streams and get image dicts back."""
 
 import logging
 
+from oslo_config import cfg
+
 from glance_v1.common import exception
 from glance_v1.common import policy
 from glance_v1.image import status
@@ -13,6 +15,16 @@ from glance_v1.registry import api as registry_api
 from glance_v1 import store as store_api
 
 LOG = logging.getLogger(__name__)
+
+delete_opts = [
+    cfg.BoolOpt('delayed_delete', default=False,
+                help='DELETE of an image with data only marks it '
+                     'pending_delete and keeps the data; glance-scrubber '
+                     'removes the data scrub_time seconds later.'),
+]
+
+CONF = cfg.CONF
+CONF.register_opts(delete_opts)
 
 # Request-only fields: they steer the request and are never stored.
 REQUEST_ONLY = ('store', 'copy_from', 'uri', 'location')
@@ -191,6 +203,12 @@ class ImageService:
         policy.enforce(ctx, 'delete_image')
         image = self.registry.image_get(ctx, image_id)
         status.check_delete(image)
+        if CONF.delayed_delete and image['location_data']:
+            # The registry's ownership check happens in image_destroy;
+            # the data stays for glance-scrubber.
+            return self.registry.image_destroy(
+                ctx, image_id, status=status.PENDING_DELETE,
+                location_status=status.PENDING_DELETE)
         original = image['status']
         # The status change is the authorisation check: it must pass
         # before any data is removed (OSSA-2012-017).

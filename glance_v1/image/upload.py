@@ -11,6 +11,7 @@ from oslo_config import cfg
 
 from glance_v1.common import exception
 from glance_v1.common import threads
+from glance_v1.image import recovery
 from glance_v1.image import status
 from glance_v1 import store as store_api
 from glance_v1.store import location as store_location
@@ -107,8 +108,8 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
     Returns the active image.
     """
     image_id = image['id']
-    registry.image_update(ctx, image_id, {'status': status.SAVING},
-                          from_state=status.QUEUED)
+    saving = dict(recovery.Lease.start_values(), status=status.SAVING)
+    registry.image_update(ctx, image_id, saving, from_state=status.QUEUED)
     cap = CONF.image_size_cap
     if limit is None or limit >= cap:
         limit, limit_error = cap, _size_cap_error
@@ -132,7 +133,9 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
     try:
         store = (store_api.get_store(store_name) if store_name
                  else store_api.default_store())
-        location, size = store.add(image_id, hashing, declared_size, verify)
+        with recovery.Lease(ctx, registry, image_id):
+            location, size = store.add(image_id, hashing, declared_size,
+                                       verify)
     except exception.GlanceException as e:
         _kill(ctx, registry, image_id)
         raise e

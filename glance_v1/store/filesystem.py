@@ -70,6 +70,11 @@ class FilesystemStore(base.Store):
         return [os.path.join(self.staging, n)
                 for n in os.listdir(self.staging) if n.startswith(prefix)]
 
+    def discard_staged(self, image_id):
+        _check_id(image_id)
+        for path in self.staged_files(image_id):
+            self._remove(path)
+
     def add(self, image_id, chunks, size, verify):
         _check_id(image_id)
         final = os.path.join(self.datadir, image_id)

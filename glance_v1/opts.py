@@ -8,12 +8,17 @@ from glance_v1.common import config
 from glance_v1.common import context
 from glance_v1.common import wsgi
 from glance_v1.image import listing
+from glance_v1.image import service
+from glance_v1.image import sources
 from glance_v1.image import upload
 from glance_v1.image import validation
 from glance_v1.registry import api as registry_api
+from glance_v1.registry import crypt
 from glance_v1.registry.db import session
 from glance_v1 import store
 from glance_v1.store import filesystem
+from glance_v1.store import http
+from glance_v1.store import swift
 
 
 def list_api_opts():
@@ -23,10 +28,12 @@ def list_api_opts():
             context.context_opts, request_id.request_id_opts,
             versions.versions_opts, session.state_opts,
             registry_api.registry_opts, validation.size_cap_opts,
-            upload.upload_opts, listing.listing_opts))),
+            upload.upload_opts, listing.listing_opts,
+            service.copy_opts, sources.source_opts, crypt.crypt_opts))),
         ('database', session.database_opts),
         ('image_format', validation.image_format_opts),
         ('paste_deploy', config.paste_deploy_opts),
         ('glance_store', list(itertools.chain(
-            store.store_opts, filesystem.filesystem_opts))),
+            store.store_opts, filesystem.filesystem_opts, http.http_opts,
+            swift.swift_opts))),
     ]

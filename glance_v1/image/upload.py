@@ -121,11 +121,11 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
                  else store_api.default_store())
         location, size = store.add(image_id, hashing, declared_size, verify)
     except exception.GlanceException as e:
-        _kill(ctx, registry, image_id)
+        kill(ctx, registry, image_id)
         raise e
     except Exception:
         LOG.exception('Failed to upload image %s', image_id)
-        _kill(ctx, registry, image_id)
+        kill(ctx, registry, image_id)
         raise exception.GlanceException('Failed to upload image %s'
                                         % image_id)
 
@@ -147,14 +147,14 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
         raise
     except Exception:
         _delete_data(store, location)
-        _kill(ctx, registry, image_id)
+        kill(ctx, registry, image_id)
         raise
 
 
-def _kill(ctx, registry, image_id):
+def kill(ctx, registry, image_id, from_state=status.SAVING):
     try:
         registry.image_update(ctx, image_id, {'status': status.KILLED},
-                              from_state=status.SAVING)
+                              from_state=from_state)
     except Exception as e:
         # The image may already be gone (deleted during the upload).
         LOG.warning('Unable to kill image %s: %s', image_id, e)

@@ -1,0 +1,342 @@
+#!/usr/bin/env python3
+"""A throwaway OpenStack Swift all-in-one on loopback, for the tests.
+
+    python tools/swift_aio.py start [--base DIR]   # prints DIR
+    python tools/swift_aio.py stop --base DIR [--purge]
+    python tools/swift_aio.py env --base DIR       # shell exports
+
+``start`` installs Swift from PyPI into its own venv (once;
+$GLANCE_V1_SAIO_VENV, default /var/tmp/glance-v1-swift-venv), writes a
+one-replica configuration
+(proxy with tempauth, account, container and object servers) on free loopback
+ports under DIR (a new temporary directory by default), starts the four
+servers and waits until a tempauth login works. DIR/saio.json then holds the
+auth settings the tests read; DIR/run/*.pid the server pids, which ``stop``
+ends (and only those).
+
+Only the standard library is used here, so this runs from any python3.
+"""
+
+import argparse
+import getpass
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+SWIFT_VERSION = '2.38.3'
+VENV = os.environ.get('GLANCE_V1_SAIO_VENV', '/var/tmp/glance-v1-swift-venv')
+SERVERS = ('account', 'container', 'object', 'proxy')
+USER = 'glance:glance'
+# A throwaway key of a throwaway cluster; the tests check it never shows up
+# in glance-api's responses or log.
+KEY = 'saio-key-' + os.urandom(6).hex()
+
+# tempauth refuses to run without env['swift.cache'] and no memcached runs
+# here. The proxy is one process (workers = 0), so a dict in that process
+# is a faithful cache.
+CACHE_MODULE = '''
+import json
+import time
+
+
+class Cache:
+    def __init__(self):
+        self.data = {}
+
+    def _live(self, key):
+        value, expires = self.data.get(key, (None, 0))
+        if expires and expires < time.time():
+            self.data.pop(key, None)
+            return None
+        return value
+
+    def get(self, key, raise_on_error=False):
+        value = self._live(key)
+        return None if value is None else json.loads(value)
+
+    def set(self, key, value, serialize=True, time=0, min_compress_len=0,
+            raise_on_error=False):
+        expires = 0
+        if time:
+            expires = time if time > 2592000 else _now() + time
+        self.data[key] = (json.dumps(value), expires)
+
+    def incr(self, key, delta=1, time=0):
+        value = max(0, int(self.get(key) or 0) + delta)
+        self.set(key, value, time=time)
+        return value
+
+    def decr(self, key, delta=1, time=0):
+        return self.incr(key, -delta, time)
+
+    def delete(self, key, server_key=None):
+        self.data.pop(key, None)
+
+    def get_multi(self, keys, server_key):
+        return [self.get(k) for k in keys]
+
+    def set_multi(self, mapping, server_key, serialize=True, time=0,
+                  min_compress_len=0):
+        for key, value in mapping.items():
+            self.set(key, value, time=time)
+
+
+def _now():
+    return time.time()
+
+
+def filter_factory(global_conf, **local_conf):
+    cache = Cache()
+
+    def wrap(app):
+        def middleware(env, start_response):
+            env['swift.cache'] = cache
+            return app(env, start_response)
+        return middleware
+    return wrap
+'''
+
+RING_SCRIPT = '''
+import os, sys
+from swift.common.ring import RingBuilder
+etc = sys.argv[1]
+for spec in sys.argv[2:]:
+    name, port = spec.split(':')
+    builder = RingBuilder(8, 1, 1)
+    builder.add_dev({'region': 1, 'zone': 1, 'ip': '127.0.0.1',
+                     'port': int(port), 'device': 'd1', 'weight': 100,
+                     'meta': ''})
+    builder.rebalance(seed=1)
+    builder.get_ring().save(os.path.join(etc, name + '.ring.gz'))
+'''
+
+
+def log(msg):
+    print('[swift-aio] %s' % msg, file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def ensure_venv():
+    python = os.path.join(VENV, 'bin', 'python')
+    check = [python, '-c', 'import importlib.metadata as m, sys; '
+             'sys.exit(m.version("swift") != %r)' % SWIFT_VERSION]
+    if os.path.exists(python) and subprocess.call(
+            check, stderr=subprocess.DEVNULL) == 0:
+        return python
+    log('installing swift==%s into %s' % (SWIFT_VERSION, VENV))
+    started = time.monotonic()
+    if not os.path.exists(python):
+        subprocess.check_call([sys.executable, '-m', 'venv', VENV])
+    subprocess.check_call(
+        [python, '-m', 'pip', 'install', '-q', '--disable-pip-version-check',
+         'swift==%s' % SWIFT_VERSION])
+    log('installed in %.0fs' % (time.monotonic() - started))
+    return python
+
+
+def write_configs(base, ports):
+    etc = os.path.join(base, 'etc')
+    node = os.path.join(base, 'node')
+    for path in (etc, os.path.join(node, 'd1'), os.path.join(base, 'run'),
+                 os.path.join(base, 'log'), os.path.join(base, 'lib')):
+        os.makedirs(path, exist_ok=True)
+    with open(os.path.join(base, 'lib', 'aio_cache.py'), 'w') as f:
+        f.write(CACHE_MODULE)
+    with open(os.path.join(etc, 'swift.conf'), 'w') as f:
+        f.write('[swift-hash]\nswift_hash_path_suffix = %s\n'
+                'swift_hash_path_prefix = glance-v1\n\n'
+                '[storage-policy:0]\nname = only\ndefault = yes\n'
+                % os.urandom(8).hex())
+    common = ('[DEFAULT]\nbind_ip = 127.0.0.1\nbind_port = %d\n'
+              'workers = 0\nuser = ' + getpass.getuser() + '\n'
+              'swift_dir = ' + etc + '\n'
+              'devices = ' + node + '\nmount_check = false\n'
+              'disable_fallocate = true\nlog_name = %s\n\n')
+    for name in ('account', 'container', 'object'):
+        with open(os.path.join(etc, name + '-server.conf'), 'w') as f:
+            f.write(common % (ports[name], name))
+            f.write('[pipeline:main]\npipeline = %s-server\n\n'
+                    '[app:%s-server]\nuse = egg:swift#%s\n'
+                    % (name, name, name))
+    account, user = USER.split(':')
+    with open(os.path.join(etc, 'proxy-server.conf'), 'w') as f:
+        f.write(common % (ports['proxy'], 'proxy'))
+        f.write(
+            '[pipeline:main]\npipeline = catch_errors healthcheck cache '
+            'tempauth slo dlo proxy-server\n\n'
+            '[app:proxy-server]\nuse = egg:swift#proxy\n'
+            'account_autocreate = true\n\n'
+            '[filter:tempauth]\nuse = egg:swift#tempauth\n'
+            'user_%s_%s = %s .admin\n\n'
+            '[filter:cache]\npaste.filter_factory = aio_cache:filter_factory'
+            '\n\n'
+            '[filter:catch_errors]\nuse = egg:swift#catch_errors\n\n'
+            '[filter:healthcheck]\nuse = egg:swift#healthcheck\n\n'
+            '[filter:slo]\nuse = egg:swift#slo\n\n'
+            '[filter:dlo]\nuse = egg:swift#dlo\n' % (account, user, KEY))
+    return etc
+
+
+def start_servers(base, python, etc):
+    env = dict(os.environ, PYTHONPATH=os.path.join(base, 'lib'))
+    bindir = os.path.dirname(python)
+    for name in SERVERS:
+        with open(os.path.join(base, 'log', name + '.log'), 'ab') as out:
+            proc = subprocess.Popen(
+                [os.path.join(bindir, 'swift-%s-server' % name),
+                 os.path.join(etc, name + '-server.conf'), '--verbose'],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env,
+                start_new_session=True)
+        with open(os.path.join(base, 'run', name + '.pid'), 'w') as f:
+            f.write(str(proc.pid))
+
+
+def pids(base):
+    found = {}
+    rundir = os.path.join(base, 'run')
+    for name in SERVERS:
+        try:
+            with open(os.path.join(rundir, name + '.pid')) as f:
+                found[name] = int(f.read())
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def _ours(pid, base):
+    """The pid is alive and runs one of this AIO's servers."""
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            return (base + '/etc/').encode() in f.read()
+    except OSError:
+        return False
+
+
+def auth_url(ports):
+    return 'http://127.0.0.1:%d/auth/v1.0' % ports['proxy']
+
+
+def wait_ready(base, ports, timeout):
+    deadline = time.monotonic() + timeout
+    req = urllib.request.Request(auth_url(ports), headers={
+        'X-Auth-User': USER, 'X-Auth-Key': KEY})
+    while True:
+        for name, pid in pids(base).items():
+            if not _ours(pid, base):
+                raise SystemExit('swift %s server died; see %s' % (
+                    name, os.path.join(base, 'log', name + '.log')))
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                storage = resp.headers['X-Storage-Url']
+                token = resp.headers['X-Auth-Token']
+            # The account exists once a container listing answers.
+            urllib.request.urlopen(urllib.request.Request(
+                storage, headers={'X-Auth-Token': token}), timeout=5).close()
+            return
+        except (OSError, urllib.error.HTTPError):
+            if time.monotonic() > deadline:
+                raise SystemExit('swift did not become ready in %ds; logs in '
+                                 '%s' % (timeout, os.path.join(base, 'log')))
+            time.sleep(0.2)
+
+
+def start(args):
+    started = time.monotonic()
+    python = ensure_venv()
+    base = os.path.realpath(args.base or tempfile.mkdtemp(
+        prefix='glance-v1-swift-'))
+    os.makedirs(base, exist_ok=True)
+    if any(_ours(pid, base) for pid in pids(base).values()):
+        raise SystemExit('a Swift AIO already runs in %s' % base)
+    ports = {name: free_port() for name in SERVERS}
+    etc = write_configs(base, ports)
+    subprocess.check_call([python, '-c', RING_SCRIPT, etc] + [
+        '%s:%d' % (name, ports[name])
+        for name in ('account', 'container', 'object')])
+    start_servers(base, python, etc)
+    try:
+        wait_ready(base, ports, args.wait)
+    except SystemExit:
+        stop_servers(base)
+        raise
+    settings = {'auth_address': auth_url(ports), 'auth_version': '1',
+                'user': USER, 'key': KEY, 'python': python}
+    path = os.path.join(base, 'saio.json')
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, 'w') as f:
+        json.dump(settings, f)
+    log('ready in %.1fs at %s' % (time.monotonic() - started,
+                                  settings['auth_address']))
+    print(base)
+
+
+def stop_servers(base):
+    running = {name: pid for name, pid in pids(base).items()
+               if _ours(pid, base)}
+    for pid in running.values():
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while running and time.monotonic() < deadline:
+        running = {n: p for n, p in running.items() if _ours(p, base)}
+        time.sleep(0.1)
+    for pid in running.values():
+        os.kill(pid, signal.SIGKILL)
+    for name in SERVERS:
+        try:
+            os.unlink(os.path.join(base, 'run', name + '.pid'))
+        except FileNotFoundError:
+            pass
+
+
+def stop(args):
+    base = os.path.realpath(args.base)
+    if not os.path.isdir(base):
+        return
+    stop_servers(base)
+    if args.purge:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def env(args):
+    with open(os.path.join(args.base, 'saio.json')) as f:
+        settings = json.load(f)
+    print('export GLANCE_V1_SWIFT_AIO=%s' % os.path.realpath(args.base))
+    print('export ST_AUTH=%s ST_USER=%s ST_KEY=%s' % (
+        settings['auth_address'], settings['user'], settings['key']))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    sub = parser.add_subparsers(dest='command', required=True)
+    p = sub.add_parser('start', help='start an AIO and print its directory')
+    p.add_argument('--base', help='directory (default: a new temp dir)')
+    p.add_argument('--wait', type=int, default=120,
+                   help='seconds to wait for the servers')
+    p.set_defaults(func=start)
+    p = sub.add_parser('stop', help='stop the AIO of a directory')
+    p.add_argument('--base', required=True)
+    p.add_argument('--purge', action='store_true',
+                   help='also remove the directory')
+    p.set_defaults(func=stop)
+    p = sub.add_parser('env', help='shell exports for an AIO')
+    p.add_argument('--base', required=True)
+    p.set_defaults(func=env)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == '__main__':
+    main()

@@ -34,6 +34,9 @@ def redact(uri):
     netloc = parsed.netloc
     if '@' in netloc:
         netloc = '***@' + netloc.rsplit('@', 1)[1]
+    if '://' in uri:
+        # urlunsplit would turn "file:///x" into "file:/x".
+        return '%s://%s%s' % (parsed.scheme, netloc, parsed.path)
     return urllib.parse.urlunsplit((parsed.scheme, netloc, parsed.path,
                                     '', ''))
 

@@ -35,9 +35,6 @@ SWIFT_VERSION = '2.38.3'
 VENV = os.environ.get('GLANCE_V1_SAIO_VENV', '/var/tmp/glance-v1-swift-venv')
 SERVERS = ('account', 'container', 'object', 'proxy')
 USER = 'glance:glance'
-# A throwaway key of a throwaway cluster; the tests check it never shows up
-# in glance-api's responses or log.
-KEY = 'saio-key-' + os.urandom(6).hex()
 
 # tempauth refuses to run without env['swift.cache'] and no memcached runs
 # here. The proxy is one process (workers = 0), so a dict in that process
@@ -147,7 +144,7 @@ def ensure_venv():
     return python
 
 
-def write_configs(base, ports):
+def write_configs(base, ports, key):
     etc = os.path.join(base, 'etc')
     node = os.path.join(base, 'node')
     for path in (etc, os.path.join(node, 'd1'), os.path.join(base, 'run'),
@@ -186,7 +183,7 @@ def write_configs(base, ports):
             '[filter:catch_errors]\nuse = egg:swift#catch_errors\n\n'
             '[filter:healthcheck]\nuse = egg:swift#healthcheck\n\n'
             '[filter:slo]\nuse = egg:swift#slo\n\n'
-            '[filter:dlo]\nuse = egg:swift#dlo\n' % (account, user, KEY))
+            '[filter:dlo]\nuse = egg:swift#dlo\n' % (account, user, key))
     return etc
 
 
@@ -229,10 +226,10 @@ def auth_url(ports):
     return 'http://127.0.0.1:%d/auth/v1.0' % ports['proxy']
 
 
-def wait_ready(base, ports, timeout):
+def wait_ready(base, ports, key, timeout):
     deadline = time.monotonic() + timeout
     req = urllib.request.Request(auth_url(ports), headers={
-        'X-Auth-User': USER, 'X-Auth-Key': KEY})
+        'X-Auth-User': USER, 'X-Auth-Key': key})
     while True:
         for name, pid in pids(base).items():
             if not _ours(pid, base):
@@ -261,20 +258,30 @@ def start(args):
     os.makedirs(base, exist_ok=True)
     if any(_ours(pid, base) for pid in pids(base).values()):
         raise SystemExit('a Swift AIO already runs in %s' % base)
-    ports = {name: free_port() for name in SERVERS}
-    etc = write_configs(base, ports)
-    subprocess.check_call([python, '-c', RING_SCRIPT, etc] + [
-        '%s:%d' % (name, ports[name])
-        for name in ('account', 'container', 'object')])
-    start_servers(base, python, etc)
+    path = os.path.join(base, 'saio.json')
     try:
-        wait_ready(base, ports, args.wait)
+        # Started before in this directory: same ports, key and data, so
+        # a test can take Swift away and bring it back.
+        with open(path) as f:
+            settings = json.load(f)
+        ports = settings['ports']
+    except (OSError, ValueError, KeyError):
+        ports = {name: free_port() for name in SERVERS}
+        # A throwaway key of a throwaway cluster; the tests check it never
+        # shows up in glance-api's responses or log.
+        settings = {'auth_address': auth_url(ports), 'auth_version': '1',
+                    'user': USER, 'key': 'saio-key-' + os.urandom(8).hex(),
+                    'python': python, 'ports': ports}
+        etc = write_configs(base, ports, settings['key'])
+        subprocess.check_call([python, '-c', RING_SCRIPT, etc] + [
+            '%s:%d' % (name, ports[name])
+            for name in ('account', 'container', 'object')])
+    start_servers(base, python, os.path.join(base, 'etc'))
+    try:
+        wait_ready(base, ports, settings['key'], args.wait)
     except SystemExit:
         stop_servers(base)
         raise
-    settings = {'auth_address': auth_url(ports), 'auth_version': '1',
-                'user': USER, 'key': KEY, 'python': python}
-    path = os.path.join(base, 'saio.json')
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, 'w') as f:
         json.dump(settings, f)

@@ -119,7 +119,10 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
     try:
         store = (store_api.get_store(store_name) if store_name
                  else store_api.default_store())
-        location, size = store.add(image_id, hashing, declared_size, verify)
+        # The store may use a known length to choose how to write (Swift:
+        # one object or segments); verify() still checks the declared size.
+        location, size = store.add(image_id, hashing,
+                                   declared_size or body.length, verify)
     except exception.GlanceException as e:
         kill(ctx, registry, image_id)
         raise e

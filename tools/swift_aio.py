@@ -136,10 +136,17 @@ def ensure_venv():
     log('installing swift==%s into %s' % (SWIFT_VERSION, VENV))
     started = time.monotonic()
     if not os.path.exists(python):
-        subprocess.check_call([sys.executable, '-m', 'venv', VENV])
-    subprocess.check_call(
-        [python, '-m', 'pip', 'install', '-q', '--disable-pip-version-check',
-         'swift==%s' % SWIFT_VERSION])
+        # Debian's python3 has venv but no ensurepip (python3-venv): then
+        # make the venv without pip and install with this interpreter's.
+        subprocess.check_call([sys.executable, '-m', 'venv',
+                               '--without-pip', VENV])
+    pip = [python, '-m', 'pip']
+    if subprocess.call(pip + ['--version'], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL) != 0:
+        pip = [sys.executable, '-m', 'pip', '--python', python]
+    subprocess.check_call(pip + ['install', '-q',
+                                 '--disable-pip-version-check',
+                                 'swift==%s' % SWIFT_VERSION])
     log('installed in %.0fs' % (time.monotonic() - started))
     return python
 
@@ -226,6 +233,14 @@ def auth_url(ports):
     return 'http://127.0.0.1:%d/auth/v1.0' % ports['proxy']
 
 
+def _tail(path, lines=15):
+    try:
+        with open(path, errors='replace') as f:
+            return ''.join(f.readlines()[-lines:])
+    except OSError:
+        return ''
+
+
 def wait_ready(base, ports, key, timeout):
     deadline = time.monotonic() + timeout
     req = urllib.request.Request(auth_url(ports), headers={
@@ -233,8 +248,9 @@ def wait_ready(base, ports, key, timeout):
     while True:
         for name, pid in pids(base).items():
             if not _ours(pid, base):
-                raise SystemExit('swift %s server died; see %s' % (
-                    name, os.path.join(base, 'log', name + '.log')))
+                log_file = os.path.join(base, 'log', name + '.log')
+                raise RuntimeError('swift %s server died:\n%s'
+                                   % (name, _tail(log_file)))
         try:
             with urllib.request.urlopen(req, timeout=5) as resp:
                 storage = resp.headers['X-Storage-Url']
@@ -245,8 +261,9 @@ def wait_ready(base, ports, key, timeout):
             return
         except (OSError, urllib.error.HTTPError):
             if time.monotonic() > deadline:
-                raise SystemExit('swift did not become ready in %ds; logs in '
-                                 '%s' % (timeout, os.path.join(base, 'log')))
+                raise RuntimeError('swift did not become ready in %ds; logs '
+                                   'in %s' % (timeout,
+                                              os.path.join(base, 'log')))
             time.sleep(0.2)
 
 
@@ -264,30 +281,45 @@ def start(args):
         # a test can take Swift away and bring it back.
         with open(path) as f:
             settings = json.load(f)
-        ports = settings['ports']
-    except (OSError, ValueError, KeyError):
-        ports = {name: free_port() for name in SERVERS}
-        # A throwaway key of a throwaway cluster; the tests check it never
-        # shows up in glance-api's responses or log.
-        settings = {'auth_address': auth_url(ports), 'auth_version': '1',
-                    'user': USER, 'key': 'saio-key-' + os.urandom(8).hex(),
-                    'python': python, 'ports': ports}
-        etc = write_configs(base, ports, settings['key'])
-        subprocess.check_call([python, '-c', RING_SCRIPT, etc] + [
-            '%s:%d' % (name, ports[name])
-            for name in ('account', 'container', 'object')])
-    start_servers(base, python, os.path.join(base, 'etc'))
-    try:
-        wait_ready(base, ports, settings['key'], args.wait)
-    except SystemExit:
-        stop_servers(base)
-        raise
+        attempts = 1
+    except (OSError, ValueError):
+        settings = None
+        # A free port can be taken by someone else before a server binds
+        # it: then try again on other ports.
+        attempts = 3
+    for attempt in range(attempts):
+        if settings is None or attempt:
+            settings = configure(base, python)
+        start_servers(base, python, os.path.join(base, 'etc'))
+        try:
+            wait_ready(base, settings['ports'], settings['key'], args.wait)
+            break
+        except RuntimeError as e:
+            stop_servers(base)
+            log(str(e))
+            if attempt == attempts - 1:
+                raise SystemExit('Swift AIO did not start')
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, 'w') as f:
         json.dump(settings, f)
     log('ready in %.1fs at %s' % (time.monotonic() - started,
                                   settings['auth_address']))
     print(base)
+
+
+def configure(base, python):
+    """Configuration and rings on new free ports; the settings."""
+    ports = {name: free_port() for name in SERVERS}
+    # A throwaway key of a throwaway cluster; the tests check it never
+    # shows up in glance-api's responses or log.
+    settings = {'auth_address': auth_url(ports), 'auth_version': '1',
+                'user': USER, 'key': 'saio-key-' + os.urandom(8).hex(),
+                'python': python, 'ports': ports}
+    etc = write_configs(base, ports, settings['key'])
+    subprocess.check_call([python, '-c', RING_SCRIPT, etc] + [
+        '%s:%d' % (name, ports[name])
+        for name in ('account', 'container', 'object')])
+    return settings
 
 
 def stop_servers(base):

@@ -13,6 +13,7 @@ sees ciphertext. AES-GCM (authenticated, random 96-bit nonce) from the
 import base64
 import os
 
+from cryptography import exceptions
 from cryptography.hazmat.primitives.ciphers import aead
 from oslo_config import cfg
 
@@ -47,8 +48,13 @@ def encrypt(key, url):
 def decrypt(key, value):
     if not value or not value.startswith(_PREFIX):
         return value
-    raw = base64.urlsafe_b64decode(value[len(_PREFIX):])
-    return _cipher(key).decrypt(raw[:12], raw[12:], None).decode()
+    try:
+        raw = base64.urlsafe_b64decode(value[len(_PREFIX):])
+        return _cipher(key).decrypt(raw[:12], raw[12:], None).decode()
+    except (ValueError, exceptions.InvalidTag):
+        raise exception.GlanceException(
+            'A stored image location cannot be decrypted: was '
+            'metadata_encryption_key changed?')
 
 
 class EncryptingRegistry:

@@ -114,6 +114,23 @@ class TestSwiftStore(SwiftTest):
         self.assertEqual([], [o for o in self.api.store_files()
                               if image['id'] in o])
 
+    def test_segmented_failures_leave_nothing(self):
+        # §3: size mismatch and a client gone mid-upload, both after
+        # segments were written: no manifest, no segment left.
+        size = 3 * MiB
+        status, body = self.upload_stream(pattern(size, b'short'), size)
+        self.assertEqual(201, status)
+        before = self.api.store_files()
+        resp = self.create(body=b''.join(pattern(size, b'lie')),
+                           extra={'x-image-meta-size': str(size + 1)})
+        self.assertEqual(400, resp.status)
+        self.assertEqual(before, self.api.store_files())
+        sock = self.start_raw_upload(b'Transfer-Encoding: chunked')
+        for chunk in pattern(2 * MiB + 5, b'cut'):
+            sock.sendall(b'%x\r\n%s\r\n' % (len(chunk), chunk))
+        sock.close()
+        self.assertStoreBecomes(before)
+
     def test_small_image_is_one_object(self):
         status, body = self.upload_stream([b'a' * 1000], 1000)
         self.assertEqual(201, status, body)

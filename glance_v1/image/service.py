@@ -130,7 +130,7 @@ class ImageService:
         if 'location' in meta:
             values.update(self._location_values(url, values.get('size')))
         elif url:
-            sources.remote_size(url, values.get('size'))
+            self._check_copy_source(url, values.get('size'))
             values['status'] = status.QUEUED
         elif body is None and values.get('size') == 0:
             values['status'] = status.ACTIVE
@@ -150,6 +150,12 @@ class ImageService:
         size = sources.remote_size(url, declared_size)
         return {'location': url, 'size': declared_size or size,
                 'status': status.ACTIVE}
+
+    @staticmethod
+    def _check_copy_source(url, declared_size):
+        """Before the copy starts: the source exists (404), agrees with a
+        declared size (409) and fits under image_size_cap (400)."""
+        validation.check_size_cap(sources.remote_size(url, declared_size))
 
     def _upload(self, ctx, image, body, store_name):
         """Every way image data comes in (request body, copy-from) goes
@@ -249,7 +255,8 @@ class ImageService:
                 ctx, image_id, values, purge_props=purge_props,
                 from_state=status.QUEUED)
         if url:
-            sources.remote_size(url, meta.get('size') or image.get('size'))
+            self._check_copy_source(url,
+                                    meta.get('size') or image.get('size'))
         image = self.registry.image_update(ctx, image_id, values,
                                            purge_props=purge_props)
         if body is not None:

@@ -308,7 +308,10 @@ class SwiftStore(base.Store):
         except Exception as e:
             if body.error is not None:
                 raise body.error
-            raise self._translate(e)
+            # A 404 on PUT: the container went away since we checked.
+            self._containers_ok = False
+            raise self._translate(e, exception.StoreError(
+                'Swift container %s disappeared' % container))
         finally:
             self._keep_auth(conn)
             conn.close()

@@ -38,7 +38,8 @@ class ExternalSourceTest(base.FunctionalTest):
 
 
 class TestAllowListed(ExternalSourceTest):
-    conf = {'DEFAULT': {'allowed_external_hosts': '127.0.0.1'}}
+    conf = {'DEFAULT': {'allowed_external_hosts': '127.0.0.1',
+                        'image_size_cap': 4 * 1024 * 1024}}
 
     def test_copy_from(self):
         # §3: copy-from answers queued, then saving -> active.
@@ -75,6 +76,17 @@ class TestAllowListed(ExternalSourceTest):
         image_id = resp.json['image']['id']
         self.assertEqual('killed', self.wait_status(image_id))
         self.assertEqual(before, self.api.store_files())
+
+    def test_copy_from_over_size_cap(self):
+        # §3/§4: the cap holds for copies too, before anything is created.
+        self.source.files['/big.img'] = b'b' * (4 * 1024 * 1024 + 1)
+        before = self.request('GET', '/v1/images').json['images']
+        resp = self.create(extra={COPY_FROM: self.source.url('/big.img')})
+        self.assertEqual(400, resp.status)
+        self.assertIn(b'Denying attempt to upload image larger than',
+                      resp.body)
+        self.assertEqual(before,
+                         self.request('GET', '/v1/images').json['images'])
 
     def test_copy_from_not_found(self):
         # §15 test_copy_from_http_nonexistent_location_url

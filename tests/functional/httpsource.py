@@ -36,24 +36,32 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._route()
 
     def do_GET(self):
+        if self.path in self.server.failing:
+            self.send_response(500)
+            self.send_header('Content-Length', '0')
+            self.end_headers()
+            return
         data = self._route()
         if data is not None:
             self.wfile.write(data)
 
 
 class HttpSource(fixtures.Fixture):
-    """``files``: path -> bytes; ``redirects``: path -> URL."""
+    """``files``: path -> bytes; ``redirects``: path -> URL; ``failing``:
+    paths whose GET (not HEAD) answers 500."""
 
     def __init__(self, host='127.0.0.1'):
         super().__init__()
         self.host = host
         self.files = {}
         self.redirects = {}
+        self.failing = set()
 
     def _setUp(self):
         self.httpd = http.server.ThreadingHTTPServer((self.host, 0), _Handler)
         self.httpd.files = self.files
         self.httpd.redirects = self.redirects
+        self.httpd.failing = self.failing
         self.httpd.daemon_threads = True
         thread = threading.Thread(target=self.httpd.serve_forever,
                                   daemon=True)

@@ -77,6 +77,15 @@ class TestAllowListed(ExternalSourceTest):
         self.assertEqual('killed', self.wait_status(image_id))
         self.assertEqual(before, self.api.store_files())
 
+    def test_copy_from_source_fails_later(self):
+        # HEAD passes, the background GET fails: the image ends killed.
+        before = self.api.store_files()
+        self.source.failing.add('/image.img')
+        resp = self.create(extra={COPY_FROM: self.source.url('/image.img')})
+        self.assertEqual(201, resp.status, resp)
+        self.assertEqual('killed', self.wait_status(resp.json['image']['id']))
+        self.assertEqual(before, self.api.store_files())
+
     def test_copy_from_over_size_cap(self):
         # §3/§4: the cap holds for copies too, before anything is created.
         self.source.files['/big.img'] = b'b' * (4 * 1024 * 1024 + 1)

@@ -141,9 +141,12 @@ class _Source:
         self.total = 0
 
     def has_more(self):
-        if not self.pending:
-            self.pending = next(self.chunks, b'')
-        return bool(self.pending)
+        while not self.pending:
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                return False
+            self.pending = chunk
+        return True
 
     def take(self, most):
         if not self.has_more():

@@ -194,6 +194,10 @@ def write_configs(base, ports, key):
     return etc
 
 
+# name -> Popen of the servers this process started, for their exit codes.
+_procs = {}
+
+
 def start_servers(base, python, etc):
     env = dict(os.environ, PYTHONPATH=os.path.join(base, 'lib'))
     bindir = os.path.dirname(python)
@@ -204,6 +208,7 @@ def start_servers(base, python, etc):
                  os.path.join(etc, name + '-server.conf'), '--verbose'],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env,
                 start_new_session=True)
+        _procs[name] = proc
         with open(os.path.join(base, 'run', name + '.pid'), 'w') as f:
             f.write(str(proc.pid))
 
@@ -249,8 +254,9 @@ def wait_ready(base, ports, key, timeout):
         for name, pid in pids(base).items():
             if not _ours(pid, base):
                 log_file = os.path.join(base, 'log', name + '.log')
-                raise RuntimeError('swift %s server died:\n%s'
-                                   % (name, _tail(log_file)))
+                proc = _procs.get(name)
+                raise RuntimeError('swift %s server died (exit %s):\n%s' % (
+                    name, proc and proc.poll(), _tail(log_file)))
         try:
             with urllib.request.urlopen(req, timeout=5) as resp:
                 storage = resp.headers['X-Storage-Url']
@@ -281,14 +287,16 @@ def start(args):
         # a test can take Swift away and bring it back.
         with open(path) as f:
             settings = json.load(f)
-        attempts = 1
+        fresh = False
     except (OSError, ValueError):
         settings = None
-        # A free port can be taken by someone else before a server binds
-        # it: then try again on other ports.
-        attempts = 3
+        fresh = True
+    # A server sometimes dies at start when the machine is busy (a free
+    # port taken by someone else before the server binds it, or worse):
+    # try again, on other ports when the configuration is ours to choose.
+    attempts = 3
     for attempt in range(attempts):
-        if settings is None or attempt:
+        if settings is None or (fresh and attempt):
             settings = configure(base, python)
         start_servers(base, python, os.path.join(base, 'etc'))
         try:

@@ -226,12 +226,19 @@ def pids(base):
 
 
 def _ours(pid, base):
-    """The pid is alive and runs one of this AIO's servers."""
-    try:
-        with open('/proc/%d/cmdline' % pid, 'rb') as f:
-            return (base + '/etc/').encode() in f.read()
-    except OSError:
-        return False
+    """The pid is alive and runs one of this AIO's servers (for ``stop``
+    from another process; a live server's cmdline has been seen to read
+    empty now and then on a busy machine, hence the second looks)."""
+    for _attempt in range(5):
+        try:
+            with open('/proc/%d/cmdline' % pid, 'rb') as f:
+                cmdline = f.read()
+        except OSError:
+            return False
+        if cmdline:
+            return (base + '/etc/').encode() in cmdline
+        time.sleep(0.05)
+    return False
 
 
 def auth_url(ports):
@@ -251,12 +258,11 @@ def wait_ready(base, ports, key, timeout):
     req = urllib.request.Request(auth_url(ports), headers={
         'X-Auth-User': USER, 'X-Auth-Key': key})
     while True:
-        for name, pid in pids(base).items():
-            if not _ours(pid, base):
+        for name, proc in _procs.items():
+            if proc.poll() is not None:
                 log_file = os.path.join(base, 'log', name + '.log')
-                proc = _procs.get(name)
                 raise RuntimeError('swift %s server died (exit %s):\n%s' % (
-                    name, proc and proc.poll(), _tail(log_file)))
+                    name, proc.returncode, _tail(log_file)))
         try:
             with urllib.request.urlopen(req, timeout=5) as resp:
                 storage = resp.headers['X-Storage-Url']
@@ -331,15 +337,25 @@ def configure(base, python):
 
 
 def stop_servers(base):
-    running = {name: pid for name, pid in pids(base).items()
-               if _ours(pid, base)}
-    for pid in running.values():
+    # The servers this process started are known for sure; others by
+    # their pid files.
+    children = [p for p in _procs.values() if p.poll() is None]
+    _procs.clear()
+    others = {pid for pid in pids(base).values() if _ours(pid, base)}
+    others -= {p.pid for p in children}
+    for pid in [p.pid for p in children] + sorted(others):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
-    while running and time.monotonic() < deadline:
-        running = {n: p for n, p in running.items() if _ours(p, base)}
+    for proc in children:
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    while others and time.monotonic() < deadline:
+        others = {pid for pid in others if _ours(pid, base)}
         time.sleep(0.1)
-    for pid in running.values():
+    for pid in others:
         os.kill(pid, signal.SIGKILL)
     for name in SERVERS:
         try:

@@ -58,11 +58,13 @@ class TestDelayedDelete(base.FunctionalTest):
                          log=log)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
         image_id, path = self.delete_image()
+        # The scrubber removes the data, then marks the image deleted.
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and os.path.exists(path):
+        while time.monotonic() < deadline and \
+                self.image_status(image_id) != 'deleted':
             time.sleep(0.2)
-        self.assertFalse(os.path.exists(path))
         self.assertEqual('deleted', self.image_status(image_id))
+        self.assertFalse(os.path.exists(path))
         self.assertIsNone(proc.poll())
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(0, proc.wait(10))

@@ -16,6 +16,7 @@ from oslo_log import log as logging  # noqa: E402
 from glance_v1.common import config  # noqa: E402
 from glance_v1.common import log  # noqa: E402
 from glance_v1.common import wsgi  # noqa: E402
+from glance_v1.registry import api as registry_api  # noqa: E402
 from glance_v1.registry.db import migration  # noqa: E402
 from glance_v1.registry.db import session  # noqa: E402
 
@@ -42,17 +43,26 @@ def prepare_database():
         session.dispose()
 
 
-def main(argv=None):
-    config.parse_args(PROG, sys.argv[1:] if argv is None else argv)
-    log.setup(PROG)
+def serve(prog, default_port, argv, uses_database):
+    """Parse the config, load the paste app, check the database (when
+    this process opens it) and serve until stopped."""
+    config.parse_args(prog, sys.argv[1:] if argv is None else argv)
+    log.setup(prog)
     try:
-        config.load_paste_app(PROG)
+        config.load_paste_app(prog)
     except Exception as e:
         wsgi.exit_with(str(e))
-    prepare_database()
-    server = wsgi.Server(lambda: config.load_paste_app(PROG), DEFAULT_PORT,
+    if uses_database():
+        prepare_database()
+    server = wsgi.Server(lambda: config.load_paste_app(prog), default_port,
                          on_worker_start=session.dispose)
     server.run()
+
+
+def main(argv=None):
+    # With a remote registry, the database is glance-registry's business.
+    serve(PROG, DEFAULT_PORT, argv,
+          lambda: registry_api.CONF.registry_backend == 'local')
 
 
 if __name__ == '__main__':

@@ -45,6 +45,14 @@ def unavailable(reason):
     raise testtools.TestCase.skipException(reason)
 
 
+def check_available(backend):
+    """Skip (or fail) now, outside any fixture, when ``backend`` cannot
+    be reached: a skip raised inside a fixture's setUp reads as an
+    error."""
+    if backend != 'sqlite':
+        _admin_engine(backend).dispose()
+
+
 def _admin_engine(backend):
     url = ADMIN_URLS[backend]
     try:

@@ -182,33 +182,49 @@ class RegistryClient:
         answer = self._call(ctx, 'GET', '/images/detail', params=params)
         return [wire.image_from_wire(i) for i in answer['images']]
 
+    # -- calls without a caller ------------------------------------------
+    # As in the reference, the API node reads quota figures from the
+    # database itself: these calls carry no caller whose identity the
+    # registry could check.
+
     def storage_usage(self, owner, exclude_image_id=None):
-        # As in the reference, the API node reads quota usage from the
-        # database itself: the registry API has no call for it.
+        return self._database().storage_usage(owner, exclude_image_id)
+
+    def image_member_count(self, image_id):
+        return self._database().image_member_count(image_id)
+
+    @staticmethod
+    def _database():
         from glance_v1.registry import local
-        return local.LocalRegistry().storage_usage(owner, exclude_image_id)
+        return local.LocalRegistry()
 
     # -- members --------------------------------------------------------
 
-    def image_member_find(self, ctx, image_id):
+    def image_members(self, ctx, image_id):
         return self._call(ctx, 'GET', '/images/%s/members'
                           % _quote(image_id))['members']
 
-    def image_member_replace(self, ctx, image_id, memberships):
-        self._call(ctx, 'PUT', '/images/%s/members' % _quote(image_id),
-                   body={'memberships': memberships})
+    def image_member_get(self, ctx, image_id, member):
+        return self._call(ctx, 'GET', '/images/%s/members/%s'
+                          % (_quote(image_id), _quote(member)))['member']
 
-    def image_member_add(self, ctx, image_id, member_id, can_share=None):
+    def image_members_replace(self, ctx, image_id, memberships):
+        """``memberships``: member -> can_share (None keeps the flag)."""
+        self._call(ctx, 'PUT', '/images/%s/members' % _quote(image_id),
+                   body={'memberships': wire.encode_memberships(
+                       memberships)})
+
+    def image_member_add(self, ctx, image_id, member, can_share=None):
         body = None
         if can_share is not None:
             body = {'member': {'can_share': can_share}}
         self._call(ctx, 'PUT', '/images/%s/members/%s'
-                   % (_quote(image_id), _quote(member_id)), body=body)
+                   % (_quote(image_id), _quote(member)), body=body)
 
-    def image_member_delete(self, ctx, image_id, member_id):
+    def image_member_delete(self, ctx, image_id, member):
         self._call(ctx, 'DELETE', '/images/%s/members/%s'
-                   % (_quote(image_id), _quote(member_id)))
+                   % (_quote(image_id), _quote(member)))
 
-    def image_shared_images(self, ctx, member_id):
+    def shared_images(self, ctx, member):
         return self._call(ctx, 'GET', '/shared-images/%s'
-                          % _quote(member_id))['shared_images']
+                          % _quote(member))['shared_images']

@@ -74,6 +74,35 @@ _BY_STATUS = {
 }
 
 
+# -- members -----------------------------------------------------------------
+# The registry's member list goes as the reference's
+# ``{"memberships": [{"member_id": ..., "can_share": ...}]}``; the registry
+# interface takes it as a dict member -> can_share (None: keep the flag).
+
+def encode_memberships(memberships):
+    encoded = []
+    for member, can_share in memberships.items():
+        entry = {'member_id': member}
+        if can_share is not None:
+            entry['can_share'] = can_share
+        encoded.append(entry)
+    return encoded
+
+
+def decode_memberships(entries):
+    if not isinstance(entries, list):
+        raise exception.Invalid('"memberships" must be a list.')
+    memberships = {}
+    for entry in entries:
+        if not (isinstance(entry, dict) and
+                isinstance(entry.get('member_id'), str) and
+                isinstance(entry.get('can_share'), (bool, type(None)))):
+            raise exception.Invalid('Invalid membership association: %s'
+                                    % (entry,))
+        memberships[entry['member_id']] = entry.get('can_share')
+    return memberships
+
+
 # -- list queries ------------------------------------------------------------
 # The client encodes the filters it was handed (already validated by
 # glance_v1.image.listing.parse in glance-api) back into the query

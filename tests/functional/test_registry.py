@@ -116,10 +116,10 @@ class RegistryTest(base.FunctionalTest):
         resp = self.call('GET', '/images/detail?sort_key=bogus')
         self.assertEqual(400, resp.status)
 
-    def test_member_path_allows_put_and_delete_only(self):
-        resp = self.call('GET', '/images/x/members/y')
+    def test_member_path_methods(self):
+        resp = self.call('POST', '/images/x/members/y')
         self.assertEqual(405, resp.status)
-        self.assertEqual('PUT, DELETE', resp.header('allow'))
+        self.assertEqual('GET, PUT, DELETE', resp.header('allow'))
 
     def test_bad_bodies_are_400(self):
         for body in ('nope', '[]', '{"image": 1}',

@@ -85,8 +85,8 @@ def _image_values(req):
 
 class ImagesController:
 
-    def __init__(self):
-        self.registry = local.LocalRegistry()
+    def __init__(self, registry=None):
+        self.registry = registry or local.LocalRegistry()
 
     @staticmethod
     def _ctx(req):
@@ -141,30 +141,36 @@ class ImagesController:
 
 
 class MembersController:
+    """Member calls go to the registry as they are: who may share is the
+    registry's decision, and can_share was validated by glance-api."""
 
-    def __init__(self):
-        self.registry = local.LocalRegistry()
+    def __init__(self, registry=None):
+        self.registry = registry or local.LocalRegistry()
 
     @staticmethod
     def _ctx(req):
         return req.environ['glance.context']
 
     def index(self, req, image_id):
-        return json_response({'members': self.registry.image_member_find(
+        return json_response({'members': self.registry.image_members(
             self._ctx(req), image_id)})
 
+    def show(self, req, image_id, member):
+        return json_response({'member': self.registry.image_member_get(
+            self._ctx(req), image_id, member)})
+
     def update_all(self, req, image_id):
-        memberships = json_body(req, 'memberships')
-        if not isinstance(memberships, list):
-            raise exception.Invalid('"memberships" must be a list.')
-        self.registry.image_member_replace(self._ctx(req), image_id,
-                                           memberships)
+        memberships = wire.decode_memberships(json_body(req, 'memberships'))
+        self.registry.image_members_replace(self._ctx(req), image_id,
+                                            memberships)
         return no_content()
 
     def update(self, req, image_id, member):
         body = json_body(req, 'member', required=False)
         can_share = body.get('can_share') if isinstance(body, dict) \
             else None
+        if not isinstance(can_share, (bool, type(None))):
+            raise exception.Invalid('can_share must be a boolean')
         self.registry.image_member_add(self._ctx(req), image_id, member,
                                        can_share=can_share)
         return no_content()
@@ -174,6 +180,5 @@ class MembersController:
         return no_content()
 
     def shared_images(self, req, member):
-        return json_response(
-            {'shared_images': self.registry.image_shared_images(
-                self._ctx(req), member)})
+        return json_response({'shared_images': self.registry.shared_images(
+            self._ctx(req), member)})

@@ -27,9 +27,9 @@ class Resource:
 
 class API(router.API):
 
-    def __init__(self):
-        imgs = Resource(images.ImagesController())
-        members = Resource(images.MembersController())
+    def __init__(self, registry=None):
+        imgs = Resource(images.ImagesController(registry))
+        members = Resource(images.MembersController(registry))
         self.table = [
             ('/images', {'GET': (imgs, 'index'),
                          'POST': (imgs, 'create')}, None),
@@ -40,7 +40,9 @@ class API(router.API):
             ('/images/{image_id}/members', {
                 'GET': (members, 'index'),
                 'PUT': (members, 'update_all')}, None),
+            # GET answers 200 with the membership (decisions "differ" 3).
             ('/images/{image_id}/members/{member}', {
+                'GET': (members, 'show'),
                 'PUT': (members, 'update'),
                 'DELETE': (members, 'delete')}, None),
             ('/shared-images/{member}', {

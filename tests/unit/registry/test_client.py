@@ -21,6 +21,7 @@ class RecordingRegistry:
 
     def _record(self, name, ctx, *args, **kwargs):
         self.calls.append((name, ctx.owner, args, kwargs))
+        self.last_ctx = ctx
 
     def image_members(self, ctx, image_id):
         self._record('image_members', ctx, image_id)
@@ -97,6 +98,26 @@ class TestMemberCalls(base.TestCase):
             ('image_member_delete', 'owner1', ('i1', 't2'), {}),
             ('shared_images', 'owner1', ('t2',), {}),
         ], self.registry.calls)
+
+    def test_identity_reaches_the_registry(self):
+        ctx = base.ctx(tenant='t9', user='u9', roles=('member', 'reader'))
+        ctx.auth_token = 'tok'
+        self.client.image_members(ctx, 'i1')
+        seen = self.registry.last_ctx
+        self.assertEqual(('u9', 't9', ['member', 'reader'], 'tok', False),
+                         (seen.user_id, seen.project_id, seen.roles,
+                          seen.auth_token, seen.is_admin))
+        self.conf.config(use_user_token=False)
+        self.client.image_members(ctx, 'i1')
+        self.assertIsNone(self.registry.last_ctx.auth_token)
+        self.conf.config(send_identity_headers=False)
+        # A trusted-auth registry refuses a caller it cannot identify.
+        self.assertRaises(exception.NotAuthenticated,
+                          self.client.image_members, ctx, 'i1')
+
+    def test_admin_role_makes_an_admin_in_the_registry(self):
+        self.client.image_members(base.admin_ctx(), 'i1')
+        self.assertTrue(self.registry.last_ctx.is_admin)
 
     def test_errors_come_back_as_raised(self):
         self.assertRaises(exception.NotFound, self.client.image_member_get,

@@ -37,7 +37,7 @@ def prepare_database():
                            'migrated: run "glance-manage db sync".')
     except Exception as e:
         wsgi.exit_with('Cannot use the database at [database] connection: '
-                       '%s' % e)
+                       '%s' % session.error_summary(e))
     finally:
         # Each worker opens its own connections after the fork.
         session.dispose()

@@ -108,11 +108,6 @@ command_opt = cfg.SubCommandOpt('command', title='Commands',
 CONF.register_cli_opt(command_opt)
 
 
-def _first_line(error):
-    text = str(getattr(error, 'orig', None) or error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
 def main(argv=None):
     config.parse_args(PROG, sys.argv[1:] if argv is None else argv)
     log.setup(PROG)
@@ -123,9 +118,9 @@ def main(argv=None):
     except (sa_exc.OperationalError, sa_exc.InterfaceError, OSError) as e:
         # OSError: a SQLite file whose directory cannot be made.
         sys.stderr.write('ERROR: Cannot use the database at %s: %s\n'
-                         % (_database(), _first_line(e)))
+                         % (_database(), session.error_summary(e)))
     except Exception as e:
-        sys.stderr.write('ERROR: %s\n' % _first_line(e))
+        sys.stderr.write('ERROR: %s\n' % session.error_summary(e))
     finally:
         session.dispose()
     return 1

@@ -34,13 +34,15 @@ class ManageTest(base.TestCase):
         db.check_available(self.backend)
         self.database = self.useFixture(db.Database(self.backend)).url
 
-    def manage(self, *args, connection=None):
-        conf = os.path.join(self.tmp, 'glance-manage.conf')
-        server.write_conf(conf, {'database': {
-            'connection': connection or self.database,
-            'connect_timeout': 3}})
+    def manage(self, *args, connection=None, module='glance_v1.cmd.manage',
+               extra=None):
+        conf = os.path.join(self.tmp, 'glance.conf')
+        sections = {'database': {'connection': connection or self.database,
+                                 'connect_timeout': 3}}
+        sections.update(extra or {})
+        server.write_conf(conf, sections)
         proc = subprocess.run(
-            [sys.executable, '-m', 'glance_v1.cmd.manage',
+            [sys.executable, '-m', module,
              '--config-file', conf] + list(args),
             capture_output=True, text=True, timeout=120,
             cwd=server.REPO)
@@ -74,6 +76,21 @@ class ManageTest(base.TestCase):
             self.assertEqual(1, code, command)
             self.assert_one_error_line(err, 'Cannot use the database at')
             self.assertNotIn('secret', err)
+
+    def test_servers_refuse_unusable_database(self):
+        # Both servers share the check: one case each.
+        def paste(prog):
+            return {'paste_deploy': {'config_file': os.path.join(
+                server.REPO, 'etc', '%s-paste.ini' % prog)}}
+        code, _, err = self.manage(module='glance_v1.cmd.api',
+                                   extra=paste('glance-api'),
+                                   connection=UNREACHABLE[self.backend])
+        self.assertEqual(1, code, err)
+        self.assert_one_error_line(err, 'Cannot use the database at')
+        code, _, err = self.manage(module='glance_v1.cmd.registry',
+                                   extra=paste('glance-registry'))
+        self.assertEqual(1, code, err)
+        self.assert_one_error_line(err, 'is not migrated')
 
     def test_bad_purge_arguments(self):
         for args in (['--age_in_days', '-1'], ['--max_rows', '0']):

@@ -58,6 +58,13 @@ def _sqlite_pragmas(dbapi_conn, _record):
     cur.close()
 
 
+def error_summary(error):
+    """The first line of a database error, without SQLAlchemy's
+    statement and background link: for one-line operator messages."""
+    text = str(getattr(error, 'orig', None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def create_engine(url):
     url_obj = sqlalchemy.engine.make_url(url)
     kwargs = {'pool_pre_ping': True}

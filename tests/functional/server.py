@@ -165,17 +165,15 @@ class ApiServer(Service):
     module = 'glance_v1.cmd.api'
     name = 'glance-api'
 
-    def __init__(self, flavor=None, conf=None, state_dir=None, workers=0,
-                 database=None, registry=None):
-        super().__init__(flavor, conf, state_dir, workers, database)
-        self.registry = registry
+    registry = None
 
     def sections(self):
         sections = super().sections()
         sections['glance_store'] = {
             'filesystem_store_datadir': os.path.join(self.state_dir,
                                                      'images')}
-        if self.registry is None and registry_mode() == 'remote':
+        self.registry = None
+        if registry_mode() == 'remote':
             # The registry reads the same options (owner_is_tenant,
             # admin_role, policy...) as the API, as the reference asks.
             conf = {k: v for k, v in self.extra.items()

@@ -17,6 +17,7 @@ from glance_v1.image import upload
 from glance_v1.image import validation
 from glance_v1.registry import api as registry_api
 from glance_v1.registry import crypt
+from glance_v1.registry import client as registry_client
 from glance_v1.registry.db import session
 from glance_v1 import store
 from glance_v1.store import filesystem
@@ -36,7 +37,8 @@ def list_api_opts():
             wsgi.bind_opts, wsgi.socket_opts, wsgi.eventlet_opts,
             context.context_opts, request_id.request_id_opts,
             versions.versions_opts, session.state_opts,
-            registry_api.registry_opts, validation.size_cap_opts,
+            registry_api.registry_opts,
+            registry_client.registry_client_opts, validation.size_cap_opts,
             upload.upload_opts, listing.listing_opts,
             service.delete_opts, recovery.recovery_opts,
             image_cache.cache_opts, service.copy_opts, sources.source_opts,
@@ -67,4 +69,15 @@ def list_scrubber_opts():
             scrubber_cmd.daemon_opts, recovery.recovery_opts))),
         ('database', session.database_opts),
         _store_opts(),
+    ]
+
+
+def list_registry_opts():
+    return [
+        ('DEFAULT', list(itertools.chain(
+            wsgi.bind_opts, wsgi.socket_opts, wsgi.eventlet_opts,
+            context.context_opts, request_id.request_id_opts,
+            session.state_opts, listing.listing_opts))),
+        ('database', session.database_opts),
+        ('paste_deploy', config.paste_deploy_opts),
     ]

@@ -21,6 +21,7 @@ from oslo_log import log as logging  # noqa: E402
 from glance_v1.common import config  # noqa: E402
 from glance_v1.common import log  # noqa: E402
 from glance_v1.common import wsgi  # noqa: E402
+from glance_v1.registry import api as registry_api  # noqa: E402
 
 CONF = config.CONF
 LOG = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ DEFAULT_PORT = 9292
 
 def _check_database():
     from glance_v1.registry.db import migration
+    from glance_v1.registry.db import session
     try:
         if CONF.database.auto_migrate:
             migration.upgrade()
@@ -38,15 +40,13 @@ def _check_database():
                            'migrated: run "glance-manage db sync".')
     except Exception as e:
         wsgi.exit_with('Cannot use the database at [database] connection: '
-                       '%s' % e)
-    _recover_uploads()
+                       '%s' % session.error_summary(e))
 
 
 def _recover_uploads():
     """Kill images whose upload died with a previous process, before
     this one accepts uploads of its own (decisions "further" 2)."""
     from glance_v1.image import recovery
-    from glance_v1.registry import api as registry_api
     try:
         recovery.recover_abandoned_uploads(registry_api.get_registry())
     except Exception:
@@ -54,20 +54,22 @@ def _recover_uploads():
         LOG.exception('Cannot look for abandoned uploads')
 
 
-def prepare_database():
-    """Apply migrations when asked to; otherwise refuse to serve from an
-    unmigrated database with one clear line.
+def prepare(uses_database, recovers_uploads):
+    """Check (or migrate) the database and recover abandoned uploads,
+    refusing to serve with one clear line when the database is unusable.
 
-    Abandoned uploads are recovered on the way. This runs in a
-    short-lived child so the serving processes never load alembic
-    (about 11 MiB of resident memory) nor hold a connection opened
-    before the workers fork.
+    This runs in a short-lived child so the serving processes never load
+    alembic (about 11 MiB of resident memory) nor hold a connection
+    opened before the workers fork.
     """
     pid = os.fork()
     if pid == 0:
         code = 0
         try:
-            _check_database()
+            if uses_database:
+                _check_database()
+            if recovers_uploads:
+                _recover_uploads()
         except SystemExit as e:
             code = e.code
         finally:
@@ -77,16 +79,26 @@ def prepare_database():
         sys.exit(1)
 
 
-def main(argv=None):
-    config.parse_args(PROG, sys.argv[1:] if argv is None else argv)
-    log.setup(PROG)
+def serve(prog, default_port, argv, uses_database, recovers_uploads=False):
+    """Parse the config, load the paste app, prepare the database (when
+    this process opens it) and serve until stopped. ``uses_database`` is
+    called once the configuration is parsed."""
+    config.parse_args(prog, sys.argv[1:] if argv is None else argv)
+    log.setup(prog)
     try:
-        config.load_paste_app(PROG)
+        config.load_paste_app(prog)
     except Exception as e:
         wsgi.exit_with(str(e))
-    prepare_database()
-    server = wsgi.Server(lambda: config.load_paste_app(PROG), DEFAULT_PORT)
+    prepare(uses_database(), recovers_uploads)
+    server = wsgi.Server(lambda: config.load_paste_app(prog), default_port)
     server.run()
+
+
+def main(argv=None):
+    # With a remote registry, the database is glance-registry's business.
+    serve(PROG, DEFAULT_PORT, argv,
+          lambda: registry_api.CONF.registry_backend == 'local',
+          recovers_uploads=True)
 
 
 if __name__ == '__main__':

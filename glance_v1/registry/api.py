@@ -11,7 +11,9 @@ from glance_v1.registry import crypt
 
 registry_opts = [
     cfg.StrOpt('registry_backend', default='local',
-               choices=[('local', 'in-process, over [database] connection')],
+               choices=[('local', 'in-process, over [database] connection'),
+                        ('remote', 'a glance-registry service at '
+                                   'registry_host:registry_port')],
                help='Where image metadata is kept.'),
 ]
 
@@ -24,8 +26,12 @@ _registry = None
 def get_registry():
     global _registry
     if _registry is None:
-        from glance_v1.registry import local
-        _registry = local.LocalRegistry()
+        if CONF.registry_backend == 'remote':
+            from glance_v1.registry import client
+            _registry = client.RegistryClient()
+        else:
+            from glance_v1.registry import local
+            _registry = local.LocalRegistry()
         if CONF.metadata_encryption_key:
             _registry = crypt.EncryptingRegistry(
                 _registry, CONF.metadata_encryption_key)

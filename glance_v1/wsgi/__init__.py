@@ -1,0 +1,19 @@
+"""WSGI entry points (``api``, ``registry``) for mod_wsgi, uWSGI or
+gunicorn."""
+
+import os
+
+from glance_v1.common import config
+from glance_v1.common import log
+
+
+def init_application(prog):
+    """The paste app of ``prog``, configured from ``GLANCE_CONFIG_FILES``
+    (comma separated) or the standard locations."""
+    files = os.environ.get('GLANCE_CONFIG_FILES')
+    argv = []
+    for name in (files.split(',') if files else []):
+        argv += ['--config-file', name.strip()]
+    config.parse_args(prog, argv)
+    log.setup(prog)
+    return config.load_paste_app(prog)

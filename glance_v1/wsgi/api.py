@@ -5,22 +5,6 @@ are taken from ``GLANCE_CONFIG_FILES`` (comma separated) or the standard
 locations.
 """
 
-import os
+from glance_v1 import wsgi
 
-from glance_v1.common import config
-from glance_v1.common import log
-
-PROG = 'glance-api'
-
-
-def init_application():
-    files = os.environ.get('GLANCE_CONFIG_FILES')
-    argv = []
-    for name in (files.split(',') if files else []):
-        argv += ['--config-file', name.strip()]
-    config.parse_args(PROG, argv)
-    log.setup(PROG)
-    return config.load_paste_app(PROG)
-
-
-application = init_application()
+application = wsgi.init_application('glance-api')

@@ -8,6 +8,7 @@ import time
 
 import testtools
 
+from tests import db
 from tests.functional import server
 
 
@@ -58,6 +59,7 @@ class FunctionalTest(testtools.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.shared_api = None
+        db.check_available(db.selected_backend())
         if not cls.server_per_test:
             cls.shared_api = cls.make_server()
             cls.shared_api.setUp()
@@ -73,6 +75,7 @@ class FunctionalTest(testtools.TestCase):
         if self.shared_api is not None:
             self.api = self.shared_api
         else:
+            db.check_available(db.selected_backend())
             self.api = self.useFixture(self.make_server())
 
     def request(self, method, path, headers=None, body=None, api=None):

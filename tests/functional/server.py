@@ -1,4 +1,5 @@
-"""Start real glance-api processes on free loopback ports for tests."""
+"""Start real glance-api (and glance-registry) processes on free loopback
+ports for tests."""
 
 import http.client
 import json
@@ -13,9 +14,10 @@ import time
 import fixtures
 import testtools
 
+from tests import db
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-PASTE = os.path.join(REPO, 'etc', 'glance-api-paste.ini')
 
 
 # GLANCE_V1_TEST_STORE=swift runs every functional test with images in the
@@ -81,16 +83,31 @@ def write_conf(path, sections):
             f.write('\n')
 
 
-class ApiServer(fixtures.Fixture):
-    """A glance-api process with its own SQLite database and store
-    directory (or shared ones, to run several nodes over one state)."""
+def registry_mode():
+    """``GLANCE_V1_TEST_REGISTRY=remote`` runs every ApiServer over its own
+    glance-registry process (the split deployment); unset, in-process."""
+    mode = os.environ.get('GLANCE_V1_TEST_REGISTRY') or 'local'
+    if mode not in ('local', 'remote'):
+        raise RuntimeError('GLANCE_V1_TEST_REGISTRY must be local or '
+                           'remote, not %r' % mode)
+    return mode
 
-    def __init__(self, flavor=None, conf=None, state_dir=None, workers=0):
+
+class Service(fixtures.Fixture):
+    """A server process (``module``) on a free loopback port, with its
+    config file and log in a temporary directory."""
+
+    module = None
+    name = None
+
+    def __init__(self, flavor=None, conf=None, state_dir=None, workers=0,
+                 database=None):
         super().__init__()
         self.flavor = flavor
         self.extra = conf or {}
         self.state_dir = state_dir
         self.workers = workers
+        self.database = database
         self.proc = None
 
     def _setUp(self):
@@ -98,34 +115,38 @@ class ApiServer(fixtures.Fixture):
         self.addCleanup(self._remove_dir)
         if self.state_dir is None:
             self.state_dir = os.path.join(self.dir, 'state')
+        os.makedirs(self.state_dir, exist_ok=True)
+        if self.database is None:
+            # Several nodes given one state_dir share its SQLite file.
+            self.database = self.useFixture(
+                db.Database(directory=self.state_dir)).url
         self.port = free_port()
-        sections = {
-            'DEFAULT': {'bind_host': '127.0.0.1', 'bind_port': self.port,
-                        'workers': self.workers,
-                        'state_path': self.state_dir,
-                        'graceful_shutdown_timeout': 5},
-            'database': {'connection': 'sqlite:///%s/glance.sqlite'
-                                       % self.state_dir,
-                         'auto_migrate': 'true'},
-            'paste_deploy': {'config_file': PASTE},
-            'glance_store': {'filesystem_store_datadir':
-                             os.path.join(self.state_dir, 'images')},
-        }
-        self.swift = None
-        if TEST_STORE == 'swift':
-            self.swift = swift_settings()
-            sections['glance_store'].update(swift_store_conf(self.swift))
+        sections = self.sections()
         if self.flavor:
             sections['paste_deploy']['flavor'] = self.flavor
         for section, options in self.extra.items():
             sections.setdefault(section, {}).update(options)
-        self.conf_file = os.path.join(self.dir, 'glance-api.conf')
+        self.conf_file = os.path.join(self.dir, '%s.conf' % self.name)
         write_conf(self.conf_file, sections)
-        self.store_dir = sections['glance_store']['filesystem_store_datadir']
-        self.store_conf = sections['glance_store']
-        self.log_file = os.path.join(self.dir, 'api.log')
+        self.log_file = os.path.join(self.dir, '%s.log' % self.name)
+        self.configured(sections)
         self.start()
         self.addCleanup(self.stop)
+
+    def sections(self):
+        return {
+            'DEFAULT': {'bind_host': '127.0.0.1', 'bind_port': self.port,
+                        'workers': self.workers,
+                        'state_path': self.state_dir,
+                        'graceful_shutdown_timeout': 5},
+            'database': {'connection': self.database,
+                         'auto_migrate': 'true'},
+            'paste_deploy': {'config_file': os.path.join(
+                REPO, 'etc', '%s-paste.ini' % self.name)},
+        }
+
+    def configured(self, sections):
+        """Hook: the final config of the service."""
 
     def _remove_dir(self):
         subprocess.call(['rm', '-rf', self.dir])
@@ -133,7 +154,7 @@ class ApiServer(fixtures.Fixture):
     def start(self):
         self.log = open(self.log_file, 'ab')
         self.proc = subprocess.Popen(
-            [sys.executable, '-m', 'glance_v1.cmd.api',
+            [sys.executable, '-m', self.module,
              '--config-file', self.conf_file],
             stdout=self.log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL)
@@ -143,8 +164,8 @@ class ApiServer(fixtures.Fixture):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError('glance-api exited with %s:\n%s' % (
-                    self.proc.returncode, self.read_log()))
+                raise RuntimeError('%s exited with %s:\n%s' % (
+                    self.name, self.proc.returncode, self.read_log()))
             try:
                 conn = http.client.HTTPConnection('127.0.0.1', self.port,
                                                   timeout=2)
@@ -154,7 +175,8 @@ class ApiServer(fixtures.Fixture):
                     return
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError('glance-api did not start:\n' + self.read_log())
+        raise RuntimeError('%s did not start:\n%s' % (self.name,
+                                                      self.read_log()))
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
         if self.proc is None or self.proc.poll() is not None:
@@ -174,6 +196,58 @@ class ApiServer(fixtures.Fixture):
     @property
     def url(self):
         return 'http://127.0.0.1:%d' % self.port
+
+
+class RegistryServer(Service):
+    """A glance-registry process."""
+
+    module = 'glance_v1.cmd.registry'
+    name = 'glance-registry'
+
+
+class ApiServer(Service):
+    """A glance-api process with its own database (SQLite unless
+    GLANCE_V1_TEST_DB says otherwise) and store directory, or shared
+    ones (``state_dir``, ``database``) to run several nodes over one
+    state. In the remote registry mode it also starts the glance-registry
+    it talks to, with the same options and a matching flavor."""
+
+    module = 'glance_v1.cmd.api'
+    name = 'glance-api'
+
+    registry = None
+
+    def sections(self):
+        sections = super().sections()
+        sections['glance_store'] = {
+            'filesystem_store_datadir': os.path.join(self.state_dir,
+                                                     'images')}
+        self.swift = None
+        if TEST_STORE == 'swift':
+            self.swift = swift_settings()
+            sections['glance_store'].update(swift_store_conf(self.swift))
+        self.registry = None
+        if registry_mode() == 'remote':
+            # The registry reads the same options (owner_is_tenant,
+            # admin_role, policy...) as the API, as the reference asks.
+            conf = {k: v for k, v in self.extra.items()
+                    if k != 'paste_deploy'}
+            self.registry = self.useFixture(RegistryServer(
+                flavor='trusted-auth' if self.flavor else None,
+                conf=conf, state_dir=self.state_dir,
+                database=self.database))
+        if self.registry is not None:
+            sections['DEFAULT'].update({
+                'registry_backend': 'remote',
+                'registry_host': '127.0.0.1',
+                'registry_port': self.registry.port,
+                'send_identity_headers': 'true' if self.flavor
+                else 'false'})
+        return sections
+
+    def configured(self, sections):
+        self.store_dir = sections['glance_store']['filesystem_store_datadir']
+        self.store_conf = sections['glance_store']
 
     def store_files(self):
         """Every file under the store directory, staging included, or

@@ -50,6 +50,11 @@ class API:
                 'PUT': (images_resource, 'update'),
                 'DELETE': (images_resource, 'delete')}, None),
         ]
+        self._build()
+
+    def _build(self):
+        """Routes for ``self.table`` (also used by glance-registry's
+        router, which has its own table)."""
         self.mapper = routes.Mapper()
         for path, methods, _ in self.table:
             for method in methods:

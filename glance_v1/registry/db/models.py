@@ -14,11 +14,17 @@ from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
+from sqlalchemy.dialects import mysql
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
+
+
+# MySQL's DATETIME drops microseconds unless asked for them; timestamps
+# must read back exactly as written (listing order, changes-since).
+Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql')
 
 
 def utcnow():
@@ -31,11 +37,11 @@ class Base(DeclarativeBase):
 
 class SoftDeleteMixin:
     created_at: Mapped[datetime.datetime] = mapped_column(
-        DateTime, nullable=False, default=utcnow)
+        Timestamp, nullable=False, default=utcnow)
     updated_at: Mapped[datetime.datetime] = mapped_column(
-        DateTime, nullable=True, default=utcnow, onupdate=utcnow)
+        Timestamp, nullable=True, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime.datetime] = mapped_column(
-        DateTime, nullable=True)
+        Timestamp, nullable=True)
     deleted: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False)
 

@@ -27,6 +27,10 @@ database_opts = [
                help='Seconds to wait for a pooled connection.'),
     cfg.IntOpt('connection_recycle_time', default=3600, min=1,
                help='Seconds after which a pooled connection is replaced.'),
+    cfg.IntOpt('connect_timeout', default=10, min=1,
+               help='Seconds to wait for a PostgreSQL or MySQL server to '
+                    'accept a connection; requests meanwhile answer 503 '
+                    'once it passes.'),
 ]
 
 state_opts = [
@@ -54,6 +58,13 @@ def _sqlite_pragmas(dbapi_conn, _record):
     cur.close()
 
 
+def error_summary(error):
+    """The first line of a database error, without SQLAlchemy's
+    statement and background link: for one-line operator messages."""
+    text = str(getattr(error, 'orig', None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def create_engine(url):
     url_obj = sqlalchemy.engine.make_url(url)
     kwargs = {'pool_pre_ping': True}
@@ -63,10 +74,14 @@ def create_engine(url):
             os.makedirs(os.path.dirname(os.path.abspath(url_obj.database)),
                         exist_ok=True)
     else:
+        # pool_pre_ping replaces a connection the server dropped (restart,
+        # failover, idle timeout) before a request uses it.
         kwargs.update(pool_size=CONF.database.max_pool_size,
                       max_overflow=CONF.database.max_overflow,
                       pool_timeout=CONF.database.pool_timeout,
-                      pool_recycle=CONF.database.connection_recycle_time)
+                      pool_recycle=CONF.database.connection_recycle_time,
+                      connect_args={
+                          'connect_timeout': CONF.database.connect_timeout})
     engine = sqlalchemy.create_engine(url_obj, **kwargs)
     if url_obj.get_backend_name() == 'sqlite':
         event.listen(engine, 'connect', _sqlite_pragmas)

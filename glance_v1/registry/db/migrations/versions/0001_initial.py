@@ -6,6 +6,7 @@ Revises:
 
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 revision = '0001_initial'
 down_revision = None
@@ -13,10 +14,14 @@ branch_labels = None
 depends_on = None
 
 
+# Microseconds on MySQL too (DATETIME(6)).
+TIMESTAMP = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql')
+
+
 def _soft_delete_columns():
-    return [sa.Column('created_at', sa.DateTime(), nullable=False),
-            sa.Column('updated_at', sa.DateTime(), nullable=True),
-            sa.Column('deleted_at', sa.DateTime(), nullable=True),
+    return [sa.Column('created_at', TIMESTAMP, nullable=False),
+            sa.Column('updated_at', TIMESTAMP, nullable=True),
+            sa.Column('deleted_at', TIMESTAMP, nullable=True),
             sa.Column('deleted', sa.Boolean(), nullable=False)]
 
 

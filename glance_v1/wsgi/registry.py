@@ -1,0 +1,7 @@
+"""WSGI entry point of glance-registry for mod_wsgi, uWSGI or gunicorn:
+``glance_v1.wsgi.registry:application``, config files as for
+``glance_v1.wsgi.api`` (``GLANCE_CONFIG_FILES``)."""
+
+from glance_v1 import wsgi
+
+application = wsgi.init_application('glance-registry')

@@ -73,6 +73,10 @@ def image_to_dict(image):
     return d
 
 
+def _member_dict(row):
+    return {'member_id': row.member, 'can_share': bool(row.can_share)}
+
+
 class LocalRegistry:
 
     # -- visibility and ownership -------------------------------------
@@ -264,6 +268,125 @@ class LocalRegistry:
         if url:
             sess.add(models.ImageLocation(image_id=image_id, value=url,
                                           status='active', created_at=now))
+
+    # -- members --------------------------------------------------------
+
+    @staticmethod
+    def _live_members(sess, image_id, member=None):
+        q = sa.select(models.ImageMember).where(
+            models.ImageMember.image_id == image_id,
+            models.ImageMember.deleted.is_(False))
+        if member is not None:
+            q = q.where(models.ImageMember.member == member)
+        return {m.member: m for m in sess.execute(
+            q.order_by(models.ImageMember.member)).scalars()}
+
+    def _check_sharable(self, ctx, sess, image):
+        """Admins, the owner and members with can_share may share."""
+        if ctx.is_admin or (image.owner is not None and
+                            image.owner == ctx.owner):
+            return
+        row = self._live_members(sess, image.id, ctx.owner).get(ctx.owner) \
+            if ctx.owner is not None else None
+        if row is None or not row.can_share:
+            raise exception.Forbidden('No permission to share that image')
+
+    @staticmethod
+    def _sees_all_members(ctx, image):
+        return ctx.is_admin or (image.owner is not None and
+                                image.owner == ctx.owner)
+
+    def image_members(self, ctx, image_id):
+        """Members of a visible image; a member that does not own the
+        image sees only its own membership."""
+        with _session() as sess:
+            image = self._load(ctx, sess, image_id)
+            rows = self._live_members(sess, image_id)
+            if not self._sees_all_members(ctx, image):
+                rows = {k: v for k, v in rows.items() if k == ctx.owner}
+            return [_member_dict(m) for m in rows.values()]
+
+    def image_member_get(self, ctx, image_id, member):
+        with _session() as sess:
+            image = self._load(ctx, sess, image_id)
+            row = None
+            if self._sees_all_members(ctx, image) or member == ctx.owner:
+                row = self._live_members(sess, image_id, member).get(member)
+            if row is None:
+                raise exception.NotFound('%s is not a member of image %s'
+                                         % (member, image_id))
+            return _member_dict(row)
+
+    def image_member_count(self, image_id):
+        q = sa.select(sa.func.count()).select_from(models.ImageMember).where(
+            models.ImageMember.image_id == image_id,
+            models.ImageMember.deleted.is_(False))
+        with _session() as sess:
+            return sess.execute(q).scalar()
+
+    def image_members_replace(self, ctx, image_id, memberships):
+        """Make ``memberships`` (member -> can_share, None keeping an
+        existing member's flag) the image's member list."""
+        now = _utcnow()
+        with _session(write=True) as sess:
+            image = self._load(ctx, sess, image_id, lock=True)
+            self._check_sharable(ctx, sess, image)
+            existing = self._live_members(sess, image_id)
+            for member, row in existing.items():
+                if member not in memberships:
+                    row.deleted = True
+                    row.deleted_at = now
+            for member, can_share in memberships.items():
+                self._upsert_member(sess, image_id, existing.get(member),
+                                    member, can_share, now)
+
+    def image_member_add(self, ctx, image_id, member, can_share=None):
+        now = _utcnow()
+        with _session(write=True) as sess:
+            image = self._load(ctx, sess, image_id, lock=True)
+            self._check_sharable(ctx, sess, image)
+            row = self._live_members(sess, image_id, member).get(member)
+            self._upsert_member(sess, image_id, row, member, can_share, now)
+
+    @staticmethod
+    def _upsert_member(sess, image_id, row, member, can_share, now):
+        if row is None:
+            sess.add(models.ImageMember(
+                image_id=image_id, member=member, can_share=bool(can_share),
+                created_at=now, updated_at=now))
+        elif can_share is not None:
+            row.can_share = can_share
+            row.updated_at = now
+
+    def image_member_delete(self, ctx, image_id, member):
+        now = _utcnow()
+        with _session(write=True) as sess:
+            image = self._load(ctx, sess, image_id, lock=True)
+            self._check_sharable(ctx, sess, image)
+            row = self._live_members(sess, image_id, member).get(member)
+            if row is None:
+                raise exception.NotFound('%s is not a member of image %s'
+                                         % (member, image_id))
+            row.deleted = True
+            row.deleted_at = now
+
+    def shared_images(self, ctx, member):
+        """Memberships of ``member`` on live images: all of them for an
+        admin or for ``member`` itself, else those on the caller's
+        images."""
+        mem, img = models.ImageMember, models.Image
+        q = sa.select(mem.image_id, mem.can_share).join(
+            img, img.id == mem.image_id).where(
+                mem.member == member, mem.deleted.is_(False),
+                img.deleted.is_(False))
+        if not ctx.is_admin and member != ctx.owner:
+            if ctx.owner is None:
+                return []
+            q = q.where(img.owner == ctx.owner)
+        with _session() as sess:
+            return [{'image_id': image_id, 'can_share': bool(can_share)}
+                    for image_id, can_share in sess.execute(
+                        q.order_by(mem.image_id))]
 
     # -- listing --------------------------------------------------------
 

@@ -6,6 +6,8 @@ import logging
 
 from glance_v1.common import exception
 from glance_v1.common import policy
+from glance_v1.image import protections
+from glance_v1.image import quota
 from glance_v1.image import status
 from glance_v1.image import upload
 from glance_v1.image import validation
@@ -92,6 +94,8 @@ class ImageService:
         meta = self._prepare(meta, body)
         _check_writable(ctx)
         self._check_policies(ctx, 'add_image', meta, body)
+        protections.check_create(ctx, meta['properties'])
+        quota.check_properties(len(meta['properties']))
         _check_store(meta)
         _sources(meta, body)
         if body is not None:
@@ -108,15 +112,34 @@ class ImageService:
             values['status'] = status.QUEUED
         image = self.registry.image_create(ctx, values)
         if body is not None:
-            image = upload.upload(ctx, self.registry, image, body,
-                                  store_name=meta.get('store'))
+            image = self._upload(ctx, image, body, meta.get('store'))
         return image
+
+    def _upload(self, ctx, image, body, store_name):
+        """Upload within the owner's storage quota: a declared size that
+        does not fit kills the image before any byte is read; a streamed
+        body is cut off where the quota ends."""
+        remaining = quota.storage_remaining(ctx, self.registry, image['id'])
+        if remaining is None:
+            return upload.upload(ctx, self.registry, image, body,
+                                 store_name=store_name)
+        try:
+            quota.check_storage(image.get('size') or body.length, remaining)
+        except exception.LimitExceeded:
+            self.registry.image_update(ctx, image['id'],
+                                       {'status': status.KILLED},
+                                       from_state=status.QUEUED)
+            raise
+        return upload.upload(ctx, self.registry, image, body,
+                             store_name=store_name, limit=remaining,
+                             limit_error=quota.storage_limit_error(remaining))
 
     # -- read ---------------------------------------------------------------
 
     def show(self, ctx, image_id):
         policy.enforce(ctx, 'get_image')
-        return self.registry.image_get(ctx, image_id)
+        return protections.readable(ctx,
+                                    self.registry.image_get(ctx, image_id))
 
     def download(self, ctx, image_id):
         """The image whose data ``ctx`` may download (GET order of §1a);
@@ -129,7 +152,7 @@ class ImageService:
             policy.enforce(ctx, 'download_image')
             raise
         policy.enforce(ctx, 'download_image', _download_target(image))
-        return image
+        return protections.readable(ctx, image)
 
     @staticmethod
     def data(image, offset=0, length=None):
@@ -147,9 +170,10 @@ class ImageService:
 
     def list(self, ctx, filters, marker, limit, sort_key, sort_dir):
         policy.enforce(ctx, 'get_images')
-        return self.registry.image_list(ctx, filters, marker=marker,
-                                        limit=limit, sort_key=sort_key,
-                                        sort_dir=sort_dir)
+        images = self.registry.image_list(ctx, filters, marker=marker,
+                                          limit=limit, sort_key=sort_key,
+                                          sort_dir=sort_dir)
+        return [protections.readable(ctx, i) for i in images]
 
     # -- update -------------------------------------------------------------
 
@@ -176,13 +200,17 @@ class ImageService:
         values = self._stored_values(meta)
         for key in status.IMMUTABLE + status.SERVER_MANAGED:
             values.pop(key, None)
-        values.setdefault('properties', {})
+        current = image['properties']
+        props = protections.check_update(
+            ctx, values.get('properties') or {}, current, purge_props)
+        quota.check_properties(len(props) if purge_props
+                               else len(set(current) | set(props)))
+        values['properties'] = props
         image = self.registry.image_update(ctx, image_id, values,
                                            purge_props=purge_props)
         if body is not None:
-            image = upload.upload(ctx, self.registry, image, body,
-                                  store_name=meta.get('store'))
-        return image
+            image = self._upload(ctx, image, body, meta.get('store'))
+        return protections.readable(ctx, image)
 
     # -- delete -------------------------------------------------------------
 

@@ -4,6 +4,7 @@ test_property_protections_special_chars)."""
 
 import os
 
+import fixtures
 import testtools
 
 from tests.functional import base
@@ -141,5 +142,5 @@ class BadProtectionsFileTest(testtools.TestCase):
     def test_start_refused(self):
         api = server.ApiServer(conf={'DEFAULT': {
             'property_protection_file': '/nonexistent/protections.conf'}})
-        e = self.assertRaises(Exception, api.setUp)
+        e = self.assertRaises(fixtures.MultipleExceptions, api.setUp)
         self.assertIn('Cannot read property protection file', repr(e))

@@ -28,8 +28,11 @@ IMAGE_FIELDS = ('id', 'name', 'disk_format', 'container_format', 'size',
 # Sort keys a caller may choose, and the tie-breakers always appended.
 SORT_KEYS = ('name', 'status', 'container_format', 'disk_format', 'size',
              'id', 'created_at', 'updated_at')
-_NULLABLE_SORT = {'name': '', 'container_format': '', 'disk_format': '',
-                  'size': -1}
+_NULLABLE_SORT = ('name', 'container_format', 'disk_format', 'size',
+                  'updated_at')
+# Databases whose NULLs sort after every value in ascending order (the
+# others put them first).
+_NULLS_HIGH = ('postgresql', 'oracle')
 
 
 @contextlib.contextmanager
@@ -434,45 +437,52 @@ class LocalRegistry:
 
         keys = [sort_key] + [k for k in ('created_at', 'id')
                              if k != sort_key]
-        columns = [self._sort_column(k) for k in keys]
+        columns = [getattr(img, k) for k in keys]
         direction = sa.desc if sort_dir == 'desc' else sa.asc
         with _session() as sess:
             if marker is not None:
                 q = q.where(self._after_marker(ctx, sess, marker, keys,
                                                columns, sort_dir))
+            # Plain columns, so that the (deleted, <key>, created_at, id)
+            # indexes serve the order and the page costs the same for
+            # any number of images.
             q = q.order_by(*[direction(c) for c in columns])
             if limit is not None:
                 q = q.limit(limit)
             return [image_to_dict(i) for i in sess.execute(q).scalars()]
 
-    @staticmethod
-    def _sort_column(key):
-        column = getattr(models.Image, key)
-        if key in _NULLABLE_SORT:
-            # NULLs sort the same on every database and keyset paging
-            # can compare them.
-            return sa.func.coalesce(column, _NULLABLE_SORT[key])
-        return column
-
     def _after_marker(self, ctx, sess, marker, keys, columns, sort_dir):
+        """Keyset condition: rows after ``marker`` in the order of
+        ``columns`` (one direction), NULLs placed where the database
+        sorts them."""
         try:
             image = self._load(ctx, sess, marker, show_deleted=True)
         except exception.NotFound:
             raise exception.Invalid(
                 'Invalid marker. Image could not be found.')
-        values = []
-        for key in keys:
-            value = getattr(image, key)
+        asc = sort_dir != 'desc'
+        nulls_high = sess.get_bind().dialect.name in _NULLS_HIGH
+        nulls_last = asc == nulls_high
+
+        def same(column, value):
             if value is None:
-                value = _NULLABLE_SORT.get(key)
-            values.append(value)
-        cmp = (lambda c, v: c < v) if sort_dir == 'desc' else \
-            (lambda c, v: c > v)
-        # (k1 > v1) OR (k1 = v1 AND k2 > v2) OR ...
+                return column.is_(None)
+            return column == value
+
+        def after(key, column, value):
+            if value is None:
+                return sa.false() if nulls_last else column.isnot(None)
+            beyond = column > value if asc else column < value
+            if nulls_last and key in _NULLABLE_SORT:
+                return sa.or_(beyond, column.is_(None))
+            return beyond
+
+        values = [getattr(image, key) for key in keys]
+        # (k1 after v1) OR (k1 = v1 AND k2 after v2) OR ...
         clauses = []
         for i, column in enumerate(columns):
-            eqs = [columns[j] == values[j] for j in range(i)]
-            clauses.append(sa.and_(*eqs, cmp(column, values[i])))
+            eqs = [same(columns[j], values[j]) for j in range(i)]
+            clauses.append(sa.and_(*eqs, after(keys[i], column, values[i])))
         return sa.or_(*clauses)
 
     def storage_usage(self, owner, exclude_image_id=None):

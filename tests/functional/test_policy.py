@@ -10,7 +10,8 @@ from tests.functional import base
 POLICY = '''
 "get_images": "not role:nolist"
 "get_image": "not role:noget"
-"download_image": "not role:nodownload and (role:admin or not 'yes':%(x_restricted)s)"
+"download_image": "not role:nodownload and (role:admin or not \
+'yes':%(x_restricted)s)"
 "add_image": "not role:noadd"
 "modify_image": "not role:nomodify"
 "delete_image": "not role:nodelete"

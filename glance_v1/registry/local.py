@@ -95,9 +95,13 @@ class LocalRegistry:
         owner = ctx.owner
         img = models.Image
         if owner is None:
-            # An identity-less context (noauth) owns the owner-less images
-            # it created, so they do not vanish from its own lists.
-            return sa.or_(img.is_public.is_(True), img.owner.is_(None))
+            # The noauth context (an admin without owner) owns the
+            # owner-less images it created, so they do not vanish from its
+            # own lists; other owner-less callers (anonymous access, an
+            # identity without project) own nothing (doc/decisions.rst).
+            if ctx.is_admin:
+                return sa.or_(img.is_public.is_(True), img.owner.is_(None))
+            return img.is_public.is_(True)
         return sa.or_(img.is_public.is_(True), img.owner == owner,
                       img.id.in_(self._member_subquery(owner)))
 
@@ -114,8 +118,6 @@ class LocalRegistry:
         if ctx.is_admin or image.is_public:
             return True
         if image.owner is not None and image.owner == ctx.owner:
-            return True
-        if image.owner is None and ctx.owner is None:
             return True
         return self._is_member(sess, image.id, ctx.owner)
 

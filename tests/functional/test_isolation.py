@@ -149,3 +149,34 @@ class IsolationTest(base.FunctionalTest):
             resp = self.request('PUT', '/v1/images/%s/members'
                                 % images[kind], headers, body)
             self.assertEqual(404, resp.status, kind)
+
+
+class OwnerlessCallersTest(base.FunctionalTest):
+    """Callers without an owner that are no admins (anonymous read-only
+    access, an identity without project) see public images only; the
+    noauth exception of doc/decisions.rst is for admins."""
+
+    flavor = 'trusted-auth'
+    conf = {'DEFAULT': {'allow_anonymous_access': 'true'}}
+
+    def test_ownerless_images_stay_private(self):
+        no_project = {k: v for k, v in base.identity('np').items()
+                      if k != 'X-Tenant-Id'}
+        resp = self.create(headers=no_project)
+        self.assertEqual(201, resp.status, resp)
+        self.assertIsNone(resp.json['image']['owner'])
+        orphan = resp.json['image']['id']
+        public = self.create(headers=ADMIN, extra={
+            'x-image-meta-is_public': 'true'}).json['image']['id']
+        for headers in (ANONYMOUS, no_project):
+            listed = [i['id'] for i in self.request(
+                'GET', '/v1/images', headers).json['images']]
+            self.assertIn(public, listed)
+            self.assertNotIn(orphan, listed)
+            self.assertEqual(404, self.request(
+                'HEAD', '/v1/images/%s' % orphan, headers).status)
+        # Anonymous access is read-only.
+        resp = self.request('DELETE', '/v1/images/%s' % public, ANONYMOUS)
+        self.assertEqual(403, resp.status)
+        self.assertEqual(200, self.request('HEAD', '/v1/images/%s' % orphan,
+                                           ADMIN).status)

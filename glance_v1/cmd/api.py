@@ -16,8 +16,6 @@ from oslo_log import log as logging  # noqa: E402
 from glance_v1.common import config  # noqa: E402
 from glance_v1.common import log  # noqa: E402
 from glance_v1.common import wsgi  # noqa: E402
-from glance_v1.image import protections  # noqa: E402
-from glance_v1.image import quota  # noqa: E402
 from glance_v1.registry.db import migration  # noqa: E402
 from glance_v1.registry.db import session  # noqa: E402
 
@@ -48,8 +46,6 @@ def main(argv=None):
     config.parse_args(PROG, sys.argv[1:] if argv is None else argv)
     log.setup(PROG)
     try:
-        quota.check_config()
-        protections.check_config()
         config.load_paste_app(PROG)
     except Exception as e:
         wsgi.exit_with(str(e))

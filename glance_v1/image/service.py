@@ -61,6 +61,10 @@ class ImageService:
 
     def __init__(self, registry=None):
         self.registry = registry or registry_api.get_registry()
+        # Built when the application loads: a bad quota or protection
+        # setting stops the service there, not on a request.
+        quota.check_config()
+        protections.check_config()
 
     def _prepare(self, meta, body):
         """Convert and validate request metadata; enforce the size cap

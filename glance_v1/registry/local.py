@@ -76,6 +76,9 @@ def image_to_dict(image):
     return d
 
 
+_NO_MEMBERSHIP = 'Membership could not be found.'
+
+
 def _member_dict(row):
     return {'member_id': row.member, 'can_share': bool(row.can_share)}
 
@@ -318,8 +321,7 @@ class LocalRegistry:
             if self._sees_all_members(ctx, image) or member == ctx.owner:
                 row = self._live_members(sess, image_id, member).get(member)
             if row is None:
-                raise exception.NotFound('%s is not a member of image %s'
-                                         % (member, image_id))
+                raise exception.NotFound(_NO_MEMBERSHIP)
             return _member_dict(row)
 
     def image_member_count(self, image_id):
@@ -370,8 +372,7 @@ class LocalRegistry:
             self._check_sharable(ctx, sess, image)
             row = self._live_members(sess, image_id, member).get(member)
             if row is None:
-                raise exception.NotFound('%s is not a member of image %s'
-                                         % (member, image_id))
+                raise exception.NotFound(_NO_MEMBERSHIP)
             row.deleted = True
             row.deleted_at = now
 

@@ -96,6 +96,7 @@ class MembersTest(base.FunctionalTest):
         resp = self.request('GET', '/v1/images/%s/members/nobody'
                             % image_id, OWNER)
         self.assertEqual(404, resp.status)
+        self.assertIn(b'Membership could not be found.', resp.body)
 
     def test_invisible_image_members_are_404(self):
         image_id = self._image()

@@ -486,7 +486,18 @@ class LocalRegistry:
         for i, column in enumerate(columns):
             eqs = [same(columns[j], values[j]) for j in range(i)]
             clauses.append(sa.and_(*eqs, after(keys[i], column, values[i])))
-        return sa.or_(*clauses)
+        condition = sa.or_(*clauses)
+        # The same bound on the first key alone, which databases can turn
+        # into an index range: without it the scan starts at the first
+        # row, and a marker deep in the list costs O(images).
+        first, value = columns[0], values[0]
+        if value is None:
+            return sa.and_(first.is_(None), condition) if nulls_last \
+                else condition
+        if nulls_last and keys[0] in _NULLABLE_SORT:
+            return condition
+        bound = first >= value if asc else first <= value
+        return sa.and_(bound, condition)
 
     def storage_usage(self, owner, exclude_image_id=None):
         """Bytes held by ``owner``'s live images (for user_storage_quota)."""

@@ -97,6 +97,10 @@ class ImageService:
     def create(self, ctx, meta, body=None):
         meta = self._prepare(meta, body)
         _check_writable(ctx)
+        if ctx.owner is None and not ctx.is_admin:
+            # Its image would have no owner, hence be nobody's but the
+            # admins': the caller could not even upload to it.
+            raise exception.NotAuthenticated('No authenticated user')
         self._check_policies(ctx, 'add_image', meta, body)
         protections.check_create(ctx, meta['properties'])
         quota.check_properties(len(meta['properties']))

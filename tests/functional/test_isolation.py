@@ -162,10 +162,17 @@ class OwnerlessCallersTest(base.FunctionalTest):
     def test_ownerless_images_stay_private(self):
         no_project = {k: v for k, v in base.identity('np').items()
                       if k != 'X-Tenant-Id'}
-        resp = self.create(headers=no_project)
-        self.assertEqual(201, resp.status, resp)
+        # Such a caller cannot create images: nobody but admins could
+        # use them (doc/decisions.rst).
+        resp = self.create(headers=no_project, body=b'orphan')
+        self.assertEqual(401, resp.status, resp)
+        self.assertIn(b'No authenticated user', resp.body)
+        # An admin may take the owner away.
+        orphan = self.create(headers=ADMIN).json['image']['id']
+        resp = self.request('PUT', '/v1/images/%s' % orphan, dict(
+            ADMIN, **{'x-image-meta-owner': ''}))
+        self.assertEqual(200, resp.status, resp)
         self.assertIsNone(resp.json['image']['owner'])
-        orphan = resp.json['image']['id']
         public = self.create(headers=ADMIN, extra={
             'x-image-meta-is_public': 'true'}).json['image']['id']
         for headers in (ANONYMOUS, no_project):

@@ -132,12 +132,10 @@ class _Closing:
 
 class Server:
 
-    def __init__(self, load_app, default_port, on_worker_start=None):
-        """``load_app()`` builds the WSGI app (again on reload);
-        ``on_worker_start()`` runs in each worker before it serves."""
+    def __init__(self, load_app, default_port):
+        """``load_app()`` builds the WSGI app (again on reload)."""
         self.load_app = load_app
         self.default_port = default_port
-        self.on_worker_start = on_worker_start
         self.sock = None
         self.children = {}
         self._stopping = False
@@ -147,8 +145,6 @@ class Server:
 
     def _serve(self):
         eventlet.wsgi.MAX_HEADER_LINE = CONF.max_header_line
-        if self.on_worker_start:
-            self.on_worker_start()
         while True:
             app = _InFlight(self.load_app())
             pool = eventlet.GreenPool(CONF.wsgi_default_pool_size)

@@ -4,6 +4,8 @@ dicts and body streams and get image dicts back."""
 
 import logging
 
+from oslo_config import cfg
+
 from glance_v1.common import exception
 from glance_v1.common import policy
 from glance_v1.image import protections
@@ -15,6 +17,16 @@ from glance_v1.registry import api as registry_api
 from glance_v1 import store as store_api
 
 LOG = logging.getLogger(__name__)
+
+delete_opts = [
+    cfg.BoolOpt('delayed_delete', default=False,
+                help='DELETE of an image with data only marks it '
+                     'pending_delete and keeps the data; glance-scrubber '
+                     'removes the data scrub_time seconds later.'),
+]
+
+CONF = cfg.CONF
+CONF.register_opts(delete_opts)
 
 # Request-only fields: they steer the request and are never stored.
 REQUEST_ONLY = ('store', 'copy_from', 'uri', 'location')
@@ -102,8 +114,9 @@ class ImageService:
             # admins': the caller could not even upload to it.
             raise exception.NotAuthenticated('No authenticated user')
         self._check_policies(ctx, 'add_image', meta, body)
-        protections.check_create(ctx, meta['properties'])
-        quota.check_properties(len(meta['properties']))
+        props = meta.get('properties') or {}
+        protections.check_create(ctx, props)
+        quota.check_properties(len(props))
         _check_store(meta)
         _sources(meta, body)
         if body is not None:
@@ -227,6 +240,12 @@ class ImageService:
         policy.enforce(ctx, 'delete_image')
         image = self.registry.image_get(ctx, image_id)
         status.check_delete(image)
+        if CONF.delayed_delete and image['location_data']:
+            # The registry's ownership check happens in image_destroy;
+            # the data stays for glance-scrubber.
+            return self.registry.image_destroy(
+                ctx, image_id, status=status.PENDING_DELETE,
+                location_status=status.PENDING_DELETE)
         original = image['status']
         # The status change is the authorisation check: it must pass
         # before any data is removed (OSSA-2012-017).

@@ -23,7 +23,7 @@ IMAGE_FIELDS = ('id', 'name', 'disk_format', 'container_format', 'size',
                 'virtual_size', 'status', 'is_public', 'checksum',
                 'os_hash_algo', 'os_hash_value', 'min_disk', 'min_ram',
                 'owner', 'protected', 'created_at', 'updated_at',
-                'deleted_at', 'deleted')
+                'deleted_at', 'deleted', 'upload_owner', 'upload_heartbeat')
 
 # Sort keys a caller may choose, and the tie-breakers always appended.
 SORT_KEYS = ('name', 'status', 'container_format', 'disk_format', 'size',
@@ -169,7 +169,7 @@ class LocalRegistry:
         core.setdefault('created_at', now)
         core.setdefault('updated_at', core['created_at'])
         core.setdefault('status', 'queued')
-        for key, default in (('min_disk', 0), ('min_ram', 0),
+        for key, default in (('size', 0), ('min_disk', 0), ('min_ram', 0),
                              ('protected', False), ('is_public', False),
                              ('deleted', False)):
             if core.get(key) is None:

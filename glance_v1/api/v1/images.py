@@ -58,14 +58,33 @@ def _parse_range(req, size):
         else:
             start = int(first)
             end = int(last) if last else size - 1
+            if start >= size:
+                raise exception.RangeNotSatisfiable()
             if start < 0 or end < start:
                 return None
     except ValueError:
         return None
-    if start >= size:
-        raise exception.RangeNotSatisfiable()
     end = min(end, size - 1)
     return start, end - start + 1
+
+
+def data_response(image, chunks, byte_range=None):
+    """The response of a GET serving ``chunks`` of ``image`` (all of it,
+    or the ``(offset, length)`` of ``byte_range``)."""
+    resp = webob.Response(status=200, app_iter=chunks,
+                          content_type='application/octet-stream')
+    resp.headerlist.extend(headers.image_headers(image))
+    resp.headers['Accept-Ranges'] = 'bytes'
+    size = image['size'] or 0
+    if byte_range:
+        offset, length = byte_range
+        resp.status = 206
+        resp.headers['Content-Range'] = 'bytes %d-%d/%d' % (
+            offset, offset + length - 1, size)
+        resp.content_length = length
+    else:
+        resp.content_length = size
+    return resp
 
 
 class ImagesController:
@@ -105,19 +124,7 @@ class ImagesController:
             return resp
         offset, length = byte_range or (0, None)
         chunks = self.service.data(image, offset, length)
-        resp = webob.Response(status=200, app_iter=chunks,
-                              content_type='application/octet-stream')
-        resp.headerlist.extend(headers.image_headers(image))
-        resp.headers['Accept-Ranges'] = 'bytes'
-        size = image['size'] or 0
-        if byte_range:
-            resp.status = 206
-            resp.headers['Content-Range'] = 'bytes %d-%d/%d' % (
-                offset, offset + length - 1, size)
-            resp.content_length = length
-        else:
-            resp.content_length = size
-        return resp
+        return data_response(image, chunks, byte_range)
 
     def create(self, req):
         meta = headers.parse(req.headers)

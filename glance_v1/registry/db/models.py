@@ -65,7 +65,7 @@ class Image(SoftDeleteMixin, Base):
         Index('ix_images_checksum', 'checksum'),
         Index('ix_images_name', 'name'),
         Index('ix_images_status', 'status'),
-        # One per other sort key (0002_list_sort_indexes): the key and
+        # One per other sort key (0003_list_sort_indexes): the key and
         # its tie-breakers, after the deleted flag every list constrains.
         *[Index('ix_images_deleted_%s' % key, 'deleted', *columns)
           for key, columns in SORT_INDEXES],
@@ -88,6 +88,11 @@ class Image(SoftDeleteMixin, Base):
     owner: Mapped[str] = mapped_column(String(255), nullable=True)
     protected: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False)
+    # The process writing the data of a ``saving`` image and its last
+    # sign of life (glance_v1.image.recovery).
+    upload_owner: Mapped[str] = mapped_column(String(255), nullable=True)
+    upload_heartbeat: Mapped[datetime.datetime] = mapped_column(
+        DateTime, nullable=True)
 
     properties = relationship('ImageProperty', back_populates='image',
                               lazy='selectin',

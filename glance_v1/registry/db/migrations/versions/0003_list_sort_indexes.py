@@ -1,13 +1,13 @@
 """Indexes that let every list sort key page in O(page) time.
 
-Revision ID: 0002_list_sort_indexes
-Revises: 0001_initial
+Revision ID: 0003_list_sort_indexes
+Revises: 0002_upload_lease
 """
 
 from alembic import op
 
-revision = '0002_list_sort_indexes'
-down_revision = '0001_initial'
+revision = '0003_list_sort_indexes'
+down_revision = '0002_upload_lease'
 branch_labels = None
 depends_on = None
 

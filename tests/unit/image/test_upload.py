@@ -1,0 +1,113 @@
+"""The upload pipeline's outcomes (reference §3 failure table)."""
+
+import io
+import os
+
+from glance_v1.common import exception
+from glance_v1.image import upload
+from tests import base
+
+
+class Stream:
+    """A request body that can run code or fail part way."""
+
+    def __init__(self, data, during=None, fail_after=None):
+        self.buf = io.BytesIO(data)
+        self.during = during
+        self.fail_after = fail_after
+        self.read_bytes = 0
+
+    def read(self, n):
+        if self.fail_after is not None and self.read_bytes >= \
+                self.fail_after:
+            raise OSError('connection reset')
+        chunk = self.buf.read(n)
+        self.read_bytes += len(chunk)
+        if self.during and not chunk:
+            self.during()
+            self.during = None
+        return chunk
+
+
+class TestUpload(base.DatabaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.conf.config(upload_chunk_size=4096)
+        self.datadir = os.path.join(self.tmp, 'images')
+        self.conf.config(filesystem_store_datadir=self.datadir,
+                         group='glance_store')
+        self.ctx = base.ctx()
+        self.image = self.registry.image_create(self.ctx, {
+            'disk_format': 'raw', 'container_format': 'bare'})
+
+    def files(self):
+        return [f for _, _, fs in os.walk(self.datadir) for f in fs]
+
+    def status(self):
+        return self.registry.image_get(base.admin_ctx(),
+                                       self.image['id'])['status']
+
+    def body(self, stream, length=None):
+        return upload.Body(stream, length, 'application/octet-stream')
+
+    def test_success_records_hashes_and_location(self):
+        data = os.urandom(10000)
+        image = upload.upload(self.ctx, self.registry, self.image,
+                              self.body(Stream(data), len(data)))
+        self.assertEqual('active', image['status'])
+        self.assertEqual(10000, image['size'])
+        self.assertTrue(image['location'].startswith('file://'))
+        self.assertEqual([self.image['id']], self.files())
+
+    def test_deleted_during_upload_is_412_and_data_removed(self):
+        # OSSA-2015-003: a delete racing the upload must not leave data.
+        def delete():
+            self.registry.image_destroy(self.ctx, self.image['id'])
+        error = self.assertRaises(
+            exception.PreconditionFailed, upload.upload, self.ctx,
+            self.registry, self.image, self.body(Stream(b'x' * 5000,
+                                                        during=delete)))
+        self.assertIn('could not be found after upload', str(error))
+        self.assertEqual([], self.files())
+
+    def test_broken_body_kills(self):
+        self.assertRaises(exception.ClientDisconnected, upload.upload,
+                          self.ctx, self.registry, self.image,
+                          self.body(Stream(b'x' * 50000, fail_after=8192)))
+        self.assertEqual('killed', self.status())
+        self.assertEqual([], self.files())
+
+    def test_short_body_kills(self):
+        self.assertRaises(exception.ClientDisconnected, upload.upload,
+                          self.ctx, self.registry, self.image,
+                          self.body(Stream(b'x' * 100), 1000))
+        self.assertEqual('killed', self.status())
+
+    def test_limit_error_is_raised_and_kills(self):
+        def quota():
+            return exception.LimitExceeded('over quota')
+        error = self.assertRaises(
+            exception.LimitExceeded, upload.upload, self.ctx,
+            self.registry, self.image, self.body(Stream(b'x' * 10000)),
+            limit=5000, limit_error=quota)
+        self.assertEqual('over quota', str(error))
+        self.assertEqual('killed', self.status())
+        self.assertEqual([], self.files())
+
+    def test_unexpected_error_is_500_and_kills(self):
+        class Boom(Stream):
+            def read(self, n):
+                raise RuntimeError('boom')
+        error = self.assertRaises(exception.GlanceException, upload.upload,
+                                  self.ctx, self.registry, self.image,
+                                  self.body(Boom(b'')))
+        self.assertEqual(500, error.code)
+        self.assertEqual('killed', self.status())
+
+    def test_upload_onto_non_queued_conflicts(self):
+        self.registry.image_update(self.ctx, self.image['id'],
+                                   {'status': 'active'})
+        self.assertRaises(exception.StateConflict, upload.upload, self.ctx,
+                          self.registry, self.image,
+                          self.body(Stream(b'x')))

@@ -1,0 +1,102 @@
+"""Metadata conversion and validation messages (reference §2)."""
+
+import datetime
+
+from glance_v1.common import exception
+from glance_v1.image import validation
+from tests import base
+
+
+class TestConvert(base.TestCase):
+
+    def test_types(self):
+        meta = validation.convert({
+            'size': '10', 'min_disk': '1', 'is_public': 'yes',
+            'protected': 'nonsense', 'virtual_size': 'None',
+            'created_at': '2020-01-02T03:04:05+01:00'})
+        self.assertEqual(10, meta['size'])
+        self.assertIs(True, meta['is_public'])
+        self.assertIs(False, meta['protected'])
+        self.assertIsNone(meta['virtual_size'])
+        self.assertEqual(datetime.datetime(2020, 1, 2, 2, 4, 5),
+                         meta['created_at'])
+
+    def assert_invalid(self, meta, message, func=validation.convert):
+        error = self.assertRaises(exception.Invalid, func, meta)
+        self.assertEqual(message, str(error))
+
+    def test_bad_numbers(self):
+        self.assert_invalid({'size': 'x'},
+                            "Cannot convert image size 'x' to an integer.")
+        self.assert_invalid({'size': None},
+                            "Cannot convert image size 'None' to an "
+                            "integer.")
+        self.assert_invalid({'min_ram': '-1'}, 'Cannot be a negative value.')
+        self.assert_invalid({'min_ram': str(2 ** 31)},
+                            "'min_ram' value out of range, must not exceed "
+                            "2147483647.")
+        self.assert_invalid({'size': str(2 ** 63)},
+                            "'size' value out of range, must not exceed "
+                            "9223372036854775807.")
+
+    def test_bad_times(self):
+        for value in ('yesterday', '1899-12-31T00:00:00', '2020-13-01', ''):
+            self.assert_invalid({'deleted_at': value},
+                                'Invalid time format for deleted_at.')
+
+
+class TestValidate(base.TestCase):
+
+    def assert_invalid(self, meta, message):
+        error = self.assertRaises(exception.Invalid, validation.validate,
+                                  meta)
+        self.assertEqual(message, str(error))
+
+    def test_formats(self):
+        self.assert_invalid({'disk_format': 'bad'},
+                            "Invalid disk format 'bad' for image.")
+        self.assert_invalid({'disk_format': None},
+                            "Invalid disk format 'None' for image.")
+        self.assert_invalid({'container_format': 'bad'},
+                            "Invalid container format 'bad' for image.")
+        self.conf.config(disk_formats=['raw', 'custom'],
+                         group='image_format')
+        validation.validate({'disk_format': 'custom'})
+        self.assert_invalid({'disk_format': 'qcow2'},
+                            "Invalid disk format 'qcow2' for image.")
+
+    def test_amazon_formats_are_coupled(self):
+        meta = validation.validate({'disk_format': 'aki'})
+        self.assertEqual('aki', meta['container_format'])
+        meta = validation.validate({'container_format': 'ari'})
+        self.assertEqual('ari', meta['disk_format'])
+        self.assertRaises(exception.Invalid, validation.validate,
+                          {'disk_format': 'aki', 'container_format': 'ami'})
+        self.assertRaises(exception.Invalid, validation.validate,
+                          {'disk_format': 'raw', 'container_format': 'ami'})
+
+    def test_name_checksum_id(self):
+        self.assert_invalid({'name': 'x' * 256}, 'Image name too long: 256')
+        validation.validate({'name': 'x' * 255})
+        self.assert_invalid({'checksum': 'c' * 33},
+                            "Invalid checksum '%s': can't exceed 32 "
+                            "characters" % ('c' * 33))
+        self.assert_invalid({'id': '../../etc/passwd'},
+                            'Invalid image id format')
+        validation.validate({'id': '0123456789abcdef0123456789abcdef'})
+
+    def test_size_cap(self):
+        self.conf.config(image_size_cap=100)
+        validation.check_size_cap(100)
+        error = self.assertRaises(exception.Invalid,
+                                  validation.check_size_cap, 101)
+        self.assertEqual('Denying attempt to upload image larger than 100 '
+                         'bytes.', str(error))
+
+    def test_require_formats(self):
+        self.assertRaises(exception.Invalid, validation.require_formats,
+                          {'container_format': 'bare'})
+        self.assertRaises(exception.Invalid, validation.require_formats,
+                          {'disk_format': 'raw'})
+        validation.require_formats({'disk_format': 'raw',
+                                    'container_format': 'bare'})

@@ -9,6 +9,8 @@ from glance_v1.common import context
 from glance_v1.common import wsgi
 from glance_v1 import image_cache
 from glance_v1.image import listing
+from glance_v1.image import protections
+from glance_v1.image import quota
 from glance_v1.image import recovery
 from glance_v1.image import scrubber
 from glance_v1.image import service
@@ -39,7 +41,8 @@ def list_api_opts():
             versions.versions_opts, session.state_opts,
             registry_api.registry_opts,
             registry_client.registry_client_opts, validation.size_cap_opts,
-            upload.upload_opts, listing.listing_opts,
+            upload.upload_opts, listing.listing_opts, quota.quota_opts,
+            protections.protection_opts,
             service.delete_opts, recovery.recovery_opts,
             image_cache.cache_opts, service.copy_opts, sources.source_opts,
             crypt.crypt_opts))),

@@ -20,21 +20,36 @@ _ADMIN = 'role:admin'
 _RULES = [
     ('context_is_admin', _ADMIN, 'Callers treated as administrators.'),
     ('default', _ADMIN, 'Rule for actions without a rule of their own.'),
-    ('get_images', _ANYONE, 'List images.'),
-    ('get_image', _ANYONE, 'Show an image (HEAD or GET).'),
-    ('download_image', _ANYONE, 'Download image data; the target is the '
-                                'image with its properties flattened.'),
-    ('add_image', _ANYONE, 'Create an image.'),
-    ('modify_image', _ANYONE, 'Update an image.'),
-    ('delete_image', _ANYONE, 'Delete an image.'),
-    ('publicize_image', _ADMIN, 'Make an image public.'),
-    ('upload_image', _ANYONE, 'Upload image data or copy it from a URL.'),
-    ('copy_from', _ANYONE, 'Copy image data from an external URL.'),
-    ('set_image_location', _ANYONE, 'Register an external location.'),
-    ('get_members', _ANYONE, 'List the members of an image.'),
-    ('modify_member', _ANYONE, 'Add a member or replace the members.'),
-    ('delete_member', _ANYONE, 'Remove a member.'),
-    ('manage_image_cache', _ADMIN, 'Use the image cache management API.'),
+    ('get_images', _ANYONE,
+     'List images: GET /v1/images and /v1/images/detail.'),
+    ('get_image', _ANYONE,
+     'Show an image: HEAD and GET /v1/images/{id}.'),
+    ('download_image', _ANYONE,
+     'Download image data: GET /v1/images/{id}. The target is the image '
+     'with its custom properties flattened into it, e.g. '
+     '"\'bare\':%(container_format)s"; checked before "not found", so '
+     'a denied caller gets 403 even for a missing image.'),
+    ('add_image', _ANYONE, 'Create an image: POST /v1/images.'),
+    ('modify_image', _ANYONE, 'Update an image: PUT /v1/images/{id}.'),
+    ('delete_image', _ANYONE, 'Delete an image: DELETE /v1/images/{id}.'),
+    ('publicize_image', _ADMIN,
+     'Create or update an image with x-image-meta-is_public: true.'),
+    ('upload_image', _ANYONE,
+     'Send image data with POST or PUT, or copy it from a URL.'),
+    ('copy_from', _ANYONE,
+     'Copy image data from x-glance-api-copy-from.'),
+    ('set_image_location', _ANYONE,
+     'Register external data with x-image-meta-location.'),
+    ('get_members', _ANYONE,
+     'List or show members: GET /v1/images/{id}/members[/{member}].'),
+    ('modify_member', _ANYONE,
+     'Add a member or replace the members: PUT '
+     '/v1/images/{id}/members[/{member}].'),
+    ('delete_member', _ANYONE,
+     'Remove a member: DELETE /v1/images/{id}/members/{member}.'),
+    ('manage_image_cache', _ADMIN,
+     'Use the image cache management API (/v1/cached_images, '
+     '/v1/queued_images).'),
 ]
 
 

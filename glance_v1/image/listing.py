@@ -30,12 +30,18 @@ def _bad(key, value):
                              % (key, value))
 
 
+# Largest value of each number filter's column: a bigger one could match
+# nothing, and some databases refuse to compare with it (a 500).
+_NUMBER_FILTERS = {'size_min': 2 ** 63 - 1, 'size_max': 2 ** 63 - 1,
+                   'min_ram': 2 ** 31 - 1, 'min_disk': 2 ** 31 - 1}
+
+
 def _non_negative(key, value):
     try:
         number = int(value)
     except (TypeError, ValueError):
         raise _bad(key, value)
-    if number < 0 or number > 2 ** 63 - 1:
+    if number < 0 or number > _NUMBER_FILTERS[key]:
         raise _bad(key, value)
     return number
 
@@ -62,7 +68,7 @@ def parse(params):
             properties[key[len(PROPERTY_PREFIX):]] = value
         elif key in STRING_FILTERS:
             filters[key] = _string_filter(value)
-        elif key in ('size_min', 'size_max', 'min_ram', 'min_disk'):
+        elif key in _NUMBER_FILTERS:
             filters[key] = _non_negative(key, value)
         elif key == 'protected':
             if value.lower() in ('none',):

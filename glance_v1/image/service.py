@@ -9,6 +9,8 @@ from oslo_config import cfg
 
 from glance_v1.common import exception
 from glance_v1.common import policy
+from glance_v1.image import protections
+from glance_v1.image import quota
 from glance_v1.image import sources
 from glance_v1.image import status
 from glance_v1.image import upload
@@ -92,6 +94,10 @@ class ImageService:
 
     def __init__(self, registry=None):
         self.registry = registry or registry_api.get_registry()
+        # Built when the application loads: a bad quota or protection
+        # setting stops the service there, not on a request.
+        quota.check_config()
+        protections.check_config()
 
     def _prepare(self, meta, body):
         """Convert and validate request metadata; enforce the size cap
@@ -124,7 +130,14 @@ class ImageService:
     def create(self, ctx, meta, body=None):
         meta = self._prepare(meta, body)
         _check_writable(ctx)
+        if ctx.owner is None and not ctx.is_admin:
+            # Its image would have no owner, hence be nobody's but the
+            # admins': the caller could not even upload to it.
+            raise exception.NotAuthenticated('No authenticated user')
         self._check_policies(ctx, 'add_image', meta, body)
+        props = meta.get('properties') or {}
+        protections.check_create(ctx, props)
+        quota.check_properties(len(props))
         _check_store(meta)
         url = _sources(meta, body)
         if body is not None:
@@ -168,9 +181,21 @@ class ImageService:
 
     def _upload(self, ctx, image, body, store_name):
         """Every way image data comes in (request body, copy-from) goes
-        through here, so caps and quotas apply to all of them."""
+        through here, so caps and quotas apply to all of them: a declared
+        size over the owner's storage quota kills the image before any
+        byte is read; a streamed body is cut off where the quota ends."""
+        remaining = quota.storage_remaining(ctx, self.registry, image['id'])
+        if remaining is None:
+            return upload.upload(ctx, self.registry, image, body,
+                                 store_name=store_name)
+        try:
+            quota.check_storage(image.get('size') or body.length, remaining)
+        except exception.LimitExceeded:
+            upload.kill(ctx, self.registry, image['id'], status.QUEUED)
+            raise
         return upload.upload(ctx, self.registry, image, body,
-                             store_name=store_name)
+                             store_name=store_name, limit=remaining,
+                             limit_error=quota.storage_limit_error(remaining))
 
     def _copy(self, ctx, image, url, store_name):
         """Background copy of ``url`` into the store (copy-from); failures
@@ -195,7 +220,8 @@ class ImageService:
 
     def show(self, ctx, image_id):
         policy.enforce(ctx, 'get_image')
-        return self.registry.image_get(ctx, image_id)
+        return protections.readable(ctx,
+                                    self.registry.image_get(ctx, image_id))
 
     def download(self, ctx, image_id):
         """The image whose data ``ctx`` may download (GET order of §1a);
@@ -208,7 +234,7 @@ class ImageService:
             policy.enforce(ctx, 'download_image')
             raise
         policy.enforce(ctx, 'download_image', _download_target(image))
-        return image
+        return protections.readable(ctx, image)
 
     @staticmethod
     def data(image, offset=0, length=None):
@@ -226,9 +252,10 @@ class ImageService:
 
     def list(self, ctx, filters, marker, limit, sort_key, sort_dir):
         policy.enforce(ctx, 'get_images')
-        return self.registry.image_list(ctx, filters, marker=marker,
-                                        limit=limit, sort_key=sort_key,
-                                        sort_dir=sort_dir)
+        images = self.registry.image_list(ctx, filters, marker=marker,
+                                          limit=limit, sort_key=sort_key,
+                                          sort_dir=sort_dir)
+        return [protections.readable(ctx, i) for i in images]
 
     # -- update -------------------------------------------------------------
 
@@ -256,13 +283,18 @@ class ImageService:
         values = self._stored_values(meta)
         for key in status.IMMUTABLE + status.SERVER_MANAGED:
             values.pop(key, None)
-        values.setdefault('properties', {})
+        current = image['properties']
+        props = protections.check_update(
+            ctx, values.get('properties') or {}, current, purge_props)
+        quota.check_properties(len(props) if purge_props
+                               else len(set(current) | set(props)))
+        values['properties'] = props
         if 'location' in meta:
             values.update(self._location_values(
                 url, meta.get('size') or image.get('size')))
-            return self.registry.image_update(
+            return protections.readable(ctx, self.registry.image_update(
                 ctx, image_id, values, purge_props=purge_props,
-                from_state=status.QUEUED)
+                from_state=status.QUEUED))
         if url:
             self._check_copy_source(url,
                                     meta.get('size') or image.get('size'))
@@ -272,7 +304,7 @@ class ImageService:
             image = self._upload(ctx, image, body, meta.get('store'))
         elif url:
             _spawn_copy(self._copy, ctx, image, url, meta.get('store'))
-        return image
+        return protections.readable(ctx, image)
 
     # -- delete -------------------------------------------------------------
 

@@ -28,8 +28,11 @@ IMAGE_FIELDS = ('id', 'name', 'disk_format', 'container_format', 'size',
 # Sort keys a caller may choose, and the tie-breakers always appended.
 SORT_KEYS = ('name', 'status', 'container_format', 'disk_format', 'size',
              'id', 'created_at', 'updated_at')
-_NULLABLE_SORT = {'name': '', 'container_format': '', 'disk_format': '',
-                  'size': -1}
+_NULLABLE_SORT = ('name', 'container_format', 'disk_format', 'size',
+                  'updated_at')
+# Databases whose NULLs sort after every value in ascending order (the
+# others put them first).
+_NULLS_HIGH = ('postgresql', 'oracle')
 
 
 @contextlib.contextmanager
@@ -73,6 +76,13 @@ def image_to_dict(image):
     return d
 
 
+_NO_MEMBERSHIP = 'Membership could not be found.'
+
+
+def _member_dict(row):
+    return {'member_id': row.member, 'can_share': bool(row.can_share)}
+
+
 class LocalRegistry:
 
     # -- visibility and ownership -------------------------------------
@@ -88,9 +98,13 @@ class LocalRegistry:
         owner = ctx.owner
         img = models.Image
         if owner is None:
-            # An identity-less context (noauth) owns the owner-less images
-            # it created, so they do not vanish from its own lists.
-            return sa.or_(img.is_public.is_(True), img.owner.is_(None))
+            # The noauth context (an admin without owner) owns the
+            # owner-less images it created, so they do not vanish from its
+            # own lists; other owner-less callers (anonymous access, an
+            # identity without project) own nothing (doc/decisions.rst).
+            if ctx.is_admin:
+                return sa.or_(img.is_public.is_(True), img.owner.is_(None))
+            return img.is_public.is_(True)
         return sa.or_(img.is_public.is_(True), img.owner == owner,
                       img.id.in_(self._member_subquery(owner)))
 
@@ -107,8 +121,6 @@ class LocalRegistry:
         if ctx.is_admin or image.is_public:
             return True
         if image.owner is not None and image.owner == ctx.owner:
-            return True
-        if image.owner is None and ctx.owner is None:
             return True
         return self._is_member(sess, image.id, ctx.owner)
 
@@ -265,6 +277,123 @@ class LocalRegistry:
             sess.add(models.ImageLocation(image_id=image_id, value=url,
                                           status='active', created_at=now))
 
+    # -- members --------------------------------------------------------
+
+    @staticmethod
+    def _live_members(sess, image_id, member=None):
+        q = sa.select(models.ImageMember).where(
+            models.ImageMember.image_id == image_id,
+            models.ImageMember.deleted.is_(False))
+        if member is not None:
+            q = q.where(models.ImageMember.member == member)
+        return {m.member: m for m in sess.execute(
+            q.order_by(models.ImageMember.member)).scalars()}
+
+    def _check_sharable(self, ctx, sess, image):
+        """Admins, the owner and members with can_share may share."""
+        if ctx.is_admin or (image.owner is not None and
+                            image.owner == ctx.owner):
+            return
+        row = self._live_members(sess, image.id, ctx.owner).get(ctx.owner) \
+            if ctx.owner is not None else None
+        if row is None or not row.can_share:
+            raise exception.Forbidden('No permission to share that image')
+
+    @staticmethod
+    def _sees_all_members(ctx, image):
+        return ctx.is_admin or (image.owner is not None and
+                                image.owner == ctx.owner)
+
+    def image_members(self, ctx, image_id):
+        """Members of a visible image; a member that does not own the
+        image sees only its own membership."""
+        with _session() as sess:
+            image = self._load(ctx, sess, image_id)
+            rows = self._live_members(sess, image_id)
+            if not self._sees_all_members(ctx, image):
+                rows = {k: v for k, v in rows.items() if k == ctx.owner}
+            return [_member_dict(m) for m in rows.values()]
+
+    def image_member_get(self, ctx, image_id, member):
+        with _session() as sess:
+            image = self._load(ctx, sess, image_id)
+            row = None
+            if self._sees_all_members(ctx, image) or member == ctx.owner:
+                row = self._live_members(sess, image_id, member).get(member)
+            if row is None:
+                raise exception.NotFound(_NO_MEMBERSHIP)
+            return _member_dict(row)
+
+    def image_member_count(self, image_id):
+        q = sa.select(sa.func.count()).select_from(models.ImageMember).where(
+            models.ImageMember.image_id == image_id,
+            models.ImageMember.deleted.is_(False))
+        with _session() as sess:
+            return sess.execute(q).scalar()
+
+    def image_members_replace(self, ctx, image_id, memberships):
+        """Make ``memberships`` (member -> can_share, None keeping an
+        existing member's flag) the image's member list."""
+        now = _utcnow()
+        with _session(write=True) as sess:
+            image = self._load(ctx, sess, image_id, lock=True)
+            self._check_sharable(ctx, sess, image)
+            existing = self._live_members(sess, image_id)
+            for member, row in existing.items():
+                if member not in memberships:
+                    row.deleted = True
+                    row.deleted_at = now
+            for member, can_share in memberships.items():
+                self._upsert_member(sess, image_id, existing.get(member),
+                                    member, can_share, now)
+
+    def image_member_add(self, ctx, image_id, member, can_share=None):
+        now = _utcnow()
+        with _session(write=True) as sess:
+            image = self._load(ctx, sess, image_id, lock=True)
+            self._check_sharable(ctx, sess, image)
+            row = self._live_members(sess, image_id, member).get(member)
+            self._upsert_member(sess, image_id, row, member, can_share, now)
+
+    @staticmethod
+    def _upsert_member(sess, image_id, row, member, can_share, now):
+        if row is None:
+            sess.add(models.ImageMember(
+                image_id=image_id, member=member, can_share=bool(can_share),
+                created_at=now, updated_at=now))
+        elif can_share is not None:
+            row.can_share = can_share
+            row.updated_at = now
+
+    def image_member_delete(self, ctx, image_id, member):
+        now = _utcnow()
+        with _session(write=True) as sess:
+            image = self._load(ctx, sess, image_id, lock=True)
+            self._check_sharable(ctx, sess, image)
+            row = self._live_members(sess, image_id, member).get(member)
+            if row is None:
+                raise exception.NotFound(_NO_MEMBERSHIP)
+            row.deleted = True
+            row.deleted_at = now
+
+    def shared_images(self, ctx, member):
+        """Memberships of ``member`` on live images: all of them for an
+        admin or for ``member`` itself, else those on the caller's
+        images."""
+        mem, img = models.ImageMember, models.Image
+        q = sa.select(mem.image_id, mem.can_share).join(
+            img, img.id == mem.image_id).where(
+                mem.member == member, mem.deleted.is_(False),
+                img.deleted.is_(False))
+        if not ctx.is_admin and member != ctx.owner:
+            if ctx.owner is None:
+                return []
+            q = q.where(img.owner == ctx.owner)
+        with _session() as sess:
+            return [{'image_id': image_id, 'can_share': bool(can_share)}
+                    for image_id, can_share in sess.execute(
+                        q.order_by(mem.image_id))]
+
     # -- listing --------------------------------------------------------
 
     def image_list(self, ctx, filters=None, marker=None, limit=None,
@@ -311,46 +440,64 @@ class LocalRegistry:
 
         keys = [sort_key] + [k for k in ('created_at', 'id')
                              if k != sort_key]
-        columns = [self._sort_column(k) for k in keys]
+        columns = [getattr(img, k) for k in keys]
         direction = sa.desc if sort_dir == 'desc' else sa.asc
         with _session() as sess:
             if marker is not None:
                 q = q.where(self._after_marker(ctx, sess, marker, keys,
                                                columns, sort_dir))
+            # Plain columns, so that the (deleted, <key>, created_at, id)
+            # indexes serve the order and the page costs the same for
+            # any number of images.
             q = q.order_by(*[direction(c) for c in columns])
             if limit is not None:
                 q = q.limit(limit)
             return [image_to_dict(i) for i in sess.execute(q).scalars()]
 
-    @staticmethod
-    def _sort_column(key):
-        column = getattr(models.Image, key)
-        if key in _NULLABLE_SORT:
-            # NULLs sort the same on every database and keyset paging
-            # can compare them.
-            return sa.func.coalesce(column, _NULLABLE_SORT[key])
-        return column
-
     def _after_marker(self, ctx, sess, marker, keys, columns, sort_dir):
+        """Keyset condition: rows after ``marker`` in the order of
+        ``columns`` (one direction), NULLs placed where the database
+        sorts them."""
         try:
             image = self._load(ctx, sess, marker, show_deleted=True)
         except exception.NotFound:
             raise exception.Invalid(
                 'Invalid marker. Image could not be found.')
-        values = []
-        for key in keys:
-            value = getattr(image, key)
+        asc = sort_dir != 'desc'
+        nulls_high = sess.get_bind().dialect.name in _NULLS_HIGH
+        nulls_last = asc == nulls_high
+
+        def same(column, value):
             if value is None:
-                value = _NULLABLE_SORT.get(key)
-            values.append(value)
-        cmp = (lambda c, v: c < v) if sort_dir == 'desc' else \
-            (lambda c, v: c > v)
-        # (k1 > v1) OR (k1 = v1 AND k2 > v2) OR ...
+                return column.is_(None)
+            return column == value
+
+        def after(key, column, value):
+            if value is None:
+                return sa.false() if nulls_last else column.isnot(None)
+            beyond = column > value if asc else column < value
+            if nulls_last and key in _NULLABLE_SORT:
+                return sa.or_(beyond, column.is_(None))
+            return beyond
+
+        values = [getattr(image, key) for key in keys]
+        # (k1 after v1) OR (k1 = v1 AND k2 after v2) OR ...
         clauses = []
         for i, column in enumerate(columns):
-            eqs = [columns[j] == values[j] for j in range(i)]
-            clauses.append(sa.and_(*eqs, cmp(column, values[i])))
-        return sa.or_(*clauses)
+            eqs = [same(columns[j], values[j]) for j in range(i)]
+            clauses.append(sa.and_(*eqs, after(keys[i], column, values[i])))
+        condition = sa.or_(*clauses)
+        # The same bound on the first key alone, which databases can turn
+        # into an index range: without it the scan starts at the first
+        # row, and a marker deep in the list costs O(images).
+        first, value = columns[0], values[0]
+        if value is None:
+            return sa.and_(first.is_(None), condition) if nulls_last \
+                else condition
+        if nulls_last and keys[0] in _NULLABLE_SORT:
+            return condition
+        bound = first >= value if asc else first <= value
+        return sa.and_(bound, condition)
 
     def storage_usage(self, owner, exclude_image_id=None):
         """Bytes held by ``owner``'s live images (for user_storage_quota)."""

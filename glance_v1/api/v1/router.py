@@ -11,6 +11,7 @@ import webob.dec
 
 from glance_v1.api import faults
 from glance_v1.api.v1 import images
+from glance_v1.api.v1 import members
 
 
 class Resource:
@@ -38,6 +39,7 @@ class API:
 
     def __init__(self):
         images_resource = Resource(images.ImagesController())
+        members_resource = Resource(members.MembersController())
         self.table = [
             ('/', {'GET': (images_resource, 'index')}, 'GET'),
             ('/images', {'GET': (images_resource, 'index'),
@@ -49,6 +51,15 @@ class API:
                 'HEAD': (images_resource, 'meta'),
                 'PUT': (images_resource, 'update'),
                 'DELETE': (images_resource, 'delete')}, None),
+            ('/images/{image_id}/members', {
+                'GET': (members_resource, 'index'),
+                'PUT': (members_resource, 'update_all')}, None),
+            ('/images/{image_id}/members/{member}', {
+                'GET': (members_resource, 'show'),
+                'PUT': (members_resource, 'update'),
+                'DELETE': (members_resource, 'delete')}, None),
+            ('/shared-images/{member}', {
+                'GET': (members_resource, 'index_shared_images')}, 'GET'),
         ]
         self._build()
 

@@ -46,6 +46,19 @@ class SoftDeleteMixin:
         Boolean, nullable=False, default=False)
 
 
+# Sort keys of the list API other than created_at, with the columns of
+# their index (tie-breakers created_at, id).
+SORT_INDEXES = (
+    ('name', ('name', 'created_at', 'id')),
+    ('status', ('status', 'created_at', 'id')),
+    ('container_format', ('container_format', 'created_at', 'id')),
+    ('disk_format', ('disk_format', 'created_at', 'id')),
+    ('size', ('size', 'created_at', 'id')),
+    ('updated_at', ('updated_at', 'created_at', 'id')),
+    ('id', ('id', 'created_at')),
+)
+
+
 class Image(SoftDeleteMixin, Base):
     __tablename__ = 'images'
     __table_args__ = (
@@ -58,6 +71,10 @@ class Image(SoftDeleteMixin, Base):
         Index('ix_images_checksum', 'checksum'),
         Index('ix_images_name', 'name'),
         Index('ix_images_status', 'status'),
+        # One per other sort key (0003_list_sort_indexes): the key and
+        # its tie-breakers, after the deleted flag every list constrains.
+        *[Index('ix_images_deleted_%s' % key, 'deleted', *columns)
+          for key, columns in SORT_INDEXES],
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

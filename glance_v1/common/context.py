@@ -37,5 +37,9 @@ class RequestContext(context.RequestContext):
 
 
 def admin_context():
-    return RequestContext(is_admin=True,
+    """The context of the service's own tools (scrubber, cache
+    prefetcher): an administrator, with the admin role so that a
+    trusted-auth registry recognises it too."""
+    return RequestContext(is_admin=True, roles=[CONF.admin_role],
+                          overwrite=False,
                           owner_is_tenant=CONF.owner_is_tenant)

@@ -56,7 +56,8 @@ def identity_headers(ctx):
         headers['X-Openstack-Request-ID'] = ctx.request_id
     if CONF.use_user_token and ctx.auth_token:
         headers['X-Auth-Token'] = ctx.auth_token
-    if CONF.send_identity_headers and (ctx.user_id or ctx.project_id):
+    if CONF.send_identity_headers and (ctx.user_id or ctx.project_id
+                                       or ctx.roles):
         # An anonymous (read-only, identity-less) caller sends nothing,
         # so the registry cannot mistake it for a confirmed one.
         headers.update({

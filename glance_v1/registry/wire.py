@@ -14,7 +14,8 @@ import json
 from glance_v1.common import exception
 
 TIME_FORMAT = '%Y-%m-%dT%H:%M:%S.%f'
-DATETIME_FIELDS = ('created_at', 'updated_at', 'deleted_at')
+DATETIME_FIELDS = ('created_at', 'updated_at', 'deleted_at',
+                   'upload_heartbeat')
 ERROR_HEADER = 'X-Glance-Error'
 PURGE_PROPS_HEADER = 'X-Glance-Registry-Purge-Props'
 

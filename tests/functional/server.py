@@ -154,11 +154,14 @@ class Service(fixtures.Fixture):
     def start(self):
         self.log = open(self.log_file, 'ab')
         self.proc = subprocess.Popen(
-            [sys.executable, '-m', self.module,
-             '--config-file', self.conf_file],
-            stdout=self.log, stderr=subprocess.STDOUT,
+            self.command(), stdout=self.log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL)
         self.wait_ready()
+
+    def command(self):
+        """The argv of the server process (a test may wrap it)."""
+        return [sys.executable, '-m', self.module,
+                '--config-file', self.conf_file]
 
     def wait_ready(self, timeout=30):
         deadline = time.monotonic() + timeout

@@ -169,6 +169,23 @@ class TestDamagedStoreFiles(base.FunctionalTest):
         self.assertFalse(complete)
         self.assertLess(len(received), len(data))
 
+    def test_same_size_corruption_is_cut_short(self):
+        for size, where in ((3 * MiB + 5, MiB + 7), (3 * MiB + 5, -1),
+                            (1000, 10)):
+            image_id, data, path = self.stored_image(size)
+            with open(path, 'r+b') as f:
+                f.seek(where % size)
+                byte = f.read(1)
+                f.seek(where % size)
+                f.write(bytes([byte[0] ^ 0xff]))
+            declared, received, complete = self.download(image_id)
+            self.assertIn(declared, (size, None))
+            self.assertFalse(complete, (size, where))
+            self.assertLess(len(received), size)
+            # Whatever arrived before the cut is the stored prefix.
+            self.assertEqual(data[:len(received)][:where % size],
+                             received[:where % size])
+
     def test_intact_file_is_served_whole(self):
         image_id, data, _ = self.stored_image()
         declared, received, complete = self.download(image_id)

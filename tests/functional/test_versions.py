@@ -54,3 +54,14 @@ class TestVersions(base.FunctionalTest):
         resp = self.request('GET', '/v1/images',
                             {'X-Openstack-Request-ID': 'r' * 65})
         self.assertEqual(431, resp.status)
+
+    def test_url_not_utf8_is_400(self):
+        # Found by tests/functional/test_fuzz.py: these were 500s.
+        for path in ('/%80', '/v1/images/%ff', '/v1/images?name=%80',
+                     '/v1/images/detail?property-%c3%28=1'):
+            resp = self.request('GET', path)
+            self.assertEqual(400, resp.status, path)
+            self.assertIn(b'The request URL is not valid UTF-8.', resp.body)
+            self.assertTrue(resp.header('x-openstack-request-id'))
+        self.assertEqual(200, self.request('GET', '/v1/images?name=%c3%a9')
+                         .status)

@@ -3,7 +3,13 @@
 oslo.middleware's RequestId always mints a new id; like the reference, we
 reuse a caller's id when it is well formed, and refuse an over-long one
 with 431 rather than carrying it into logs.
+
+Being the first filter of every pipeline (glance-api and glance-registry),
+it also refuses a URL that is not UTF-8 (400): every later layer decodes
+the path and query as UTF-8, and would fail with a 500.
 """
+
+import urllib.parse
 
 from oslo_config import cfg
 from oslo_context import context as oslo_context
@@ -19,6 +25,17 @@ request_id_opts = [
 
 CONF = cfg.CONF
 CONF.register_opts(request_id_opts)
+
+
+def _utf8_url(environ):
+    """Whether the (already unquoted) path and the query are UTF-8."""
+    try:
+        environ.get('PATH_INFO', '').encode('latin-1').decode('utf-8')
+        urllib.parse.unquote_to_bytes(
+            environ.get('QUERY_STRING', '')).decode('utf-8')
+    except UnicodeError:
+        return False
+    return True
 
 
 class RequestIdMiddleware(request_id.RequestId):
@@ -39,7 +56,11 @@ class RequestIdMiddleware(request_id.RequestId):
         else:
             req_id = oslo_context.generate_request_id()
         req.environ[request_id.ENV_REQUEST_ID] = req_id
-        resp = req.get_response(self.application)
+        if _utf8_url(req.environ):
+            resp = req.get_response(self.application)
+        else:
+            resp = faults.error_response(
+                req, 400, 'The request URL is not valid UTF-8.')
         resp.headers[request_id.HTTP_RESP_HEADER_REQUEST_ID] = req_id
         return resp
 

@@ -372,6 +372,23 @@ class TestBadInput(base.FunctionalTest):
         self.assertEqual(name, head.header('x-image-meta-name').encode(
             'latin-1').decode('utf-8'))
 
+    def test_non_ascii_checksum_is_answered(self):
+        # Found by tests/functional/test_fuzz.py: the ETag of such a
+        # checksum (stored unverified without data) could not be encoded,
+        # so the client got no response although the image was created.
+        checksum = '\u0100\u65e5'
+        resp = self.create(headers={
+            'x-image-meta-checksum': checksum.encode().decode('latin-1')})
+        self.assertEqual(201, resp.status, resp)
+        self.assertEqual(checksum, resp.json['image']['checksum'])
+        wire = checksum.encode().decode('latin-1')
+        self.assertEqual(wire, resp.header('etag'))
+        path = '/v1/images/%s' % resp.json['image']['id']
+        for method in ('HEAD', 'PUT'):
+            resp = self.request(method, path)
+            self.assertEqual(200, resp.status, method)
+            self.assertEqual(wire, resp.header('etag'))
+
 
 class TestUploadFailures(base.FunctionalTest):
     """§3 failure table: every failed upload leaves the image killed and

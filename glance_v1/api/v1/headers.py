@@ -76,9 +76,16 @@ def image_headers(image):
     for key, value in sorted((image.get('properties') or {}).items()):
         if value is not None:
             headers.append((PROPERTY_PREFIX + _wire(key), _wire(str(value))))
+    return headers + etag(image)
+
+
+def etag(image):
+    """``[('ETag', checksum)]``, or nothing without a checksum. The
+    checksum is as the client gave it when it came with a location, so it
+    goes out UTF-8 encoded like every other value."""
     if image.get('checksum'):
-        headers.append(('ETag', image['checksum']))
-    return headers
+        return [('ETag', _wire(image['checksum']))]
+    return []
 
 
 def image_view(image):

@@ -131,8 +131,7 @@ class ImagesController:
         image = self.service.create(self._ctx(req), meta, _body(req))
         extra = [('Location', '%s/v1/images/%s' % (req.host_url,
                                                    image['id']))]
-        if image.get('checksum'):
-            extra.append(('ETag', image['checksum']))
+        extra += headers.etag(image)
         return _json_response({'image': headers.image_view(image)},
                               status=201, extra_headers=extra)
 
@@ -142,9 +141,8 @@ class ImagesController:
             req.headers.get(headers.PURGE_PROPS, 'true'))
         image = self.service.update(self._ctx(req), image_id, meta,
                                     _body(req), purge_props=purge)
-        extra = [('ETag', image['checksum'])] if image.get('checksum') else []
         return _json_response({'image': headers.image_view(image)},
-                              extra_headers=extra)
+                              extra_headers=headers.etag(image))
 
     def delete(self, req, image_id):
         self.service.delete(self._ctx(req), image_id)

@@ -92,6 +92,39 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
             return k.replace('-', '_').upper()
         return super().formalize_key_naming(k)
 
+    # eventlet's socket timeout bounds each silence, not the whole
+    # request head: a client trickling a byte a second (slow loris) would
+    # hold its connection, and a green thread, forever. The request line
+    # and headers must arrive within client_socket_timeout in total.
+
+    _head_timer = None
+    _head_timed_out = False
+
+    def _read_request_line(self):
+        if CONF.client_socket_timeout:
+            self._head_timer = eventlet.spawn_after(
+                CONF.client_socket_timeout, self._head_too_slow)
+        return super()._read_request_line()
+
+    def _head_too_slow(self):
+        self._head_timed_out = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def parse_request(self):
+        try:
+            parsed = super().parse_request()
+        finally:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+        if self._head_timed_out:
+            self.close_connection = 1
+            return False
+        return parsed
+
 
 class _InFlight:
     """Counts requests whose response has not been fully sent yet."""

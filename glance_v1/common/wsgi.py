@@ -43,8 +43,9 @@ eventlet_opts = [
     cfg.BoolOpt('http_keepalive', default=True,
                 help='Keep client connections open between requests.'),
     cfg.IntOpt('client_socket_timeout', default=900, min=0,
-               help='Seconds a client connection may stay silent; 0 waits '
-                    'forever.'),
+               help='Seconds a client connection may stay silent, and the '
+                    'most the line and headers of a request may take to '
+                    'arrive; 0 waits forever.'),
     cfg.IntOpt('wsgi_default_pool_size', default=1000, min=1,
                help='Concurrent requests one worker serves.'),
     cfg.IntOpt('graceful_shutdown_timeout', default=60, min=0,

@@ -14,8 +14,10 @@ import signal
 import socket
 import sys
 import time
+import weakref
 
 import eventlet
+import eventlet.hubs
 import eventlet.wsgi
 from oslo_config import cfg
 
@@ -97,22 +99,18 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
     # request head: a client trickling a byte a second (slow loris) would
     # hold its connection, and a green thread, forever. The request line
     # and headers must arrive within client_socket_timeout in total.
+    # The hub keeps a cancelled timer until it prunes its heap, so the
+    # timer holds only a weak reference to the connection's handler.
 
     _head_timer = None
     _head_timed_out = False
 
     def _read_request_line(self):
         if CONF.client_socket_timeout:
-            self._head_timer = eventlet.spawn_after(
-                CONF.client_socket_timeout, self._head_too_slow)
+            self._head_timer = eventlet.hubs.get_hub().schedule_call_global(
+                CONF.client_socket_timeout, _head_too_slow,
+                weakref.ref(self))
         return super()._read_request_line()
-
-    def _head_too_slow(self):
-        self._head_timed_out = True
-        try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def parse_request(self):
         try:
@@ -125,6 +123,17 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
             self.close_connection = 1
             return False
         return parsed
+
+
+def _head_too_slow(handler_ref):
+    handler = handler_ref()
+    if handler is None:
+        return
+    handler._head_timed_out = True
+    try:
+        handler.connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 class _InFlight:

@@ -66,8 +66,10 @@ def bind_socket(default_port):
     port = CONF.bind_port or default_port
     info = socket.getaddrinfo(host, port, socket.AF_UNSPEC,
                               socket.SOCK_STREAM)[0]
+    # No SO_REUSEPORT: a second server on a taken port must fail to
+    # start, not silently share the port with the first.
     sock = eventlet.listen(info[-1], family=info[0],
-                           backlog=CONF.backlog)
+                           backlog=CONF.backlog, reuse_port=False)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     if hasattr(socket, 'TCP_KEEPIDLE'):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE,
@@ -186,7 +188,12 @@ class Server:
     # -- process management -----------------------------------------------
 
     def run(self):
-        self.sock = bind_socket(self.default_port)
+        try:
+            self.sock = bind_socket(self.default_port)
+        except OSError as e:
+            exit_with('Cannot listen on %s:%s: %s' % (
+                CONF.bind_host, CONF.bind_port or self.default_port,
+                e.strerror or e))
         signal.signal(signal.SIGTERM, self._on_term)
         signal.signal(signal.SIGINT, self._on_term)
         signal.signal(signal.SIGHUP, self._on_hup)

@@ -167,6 +167,9 @@ class Server:
                 CONF.reload_config_files()
                 continue
             server.kill()
+            # New clients are refused (or go to a sibling worker) while
+            # the requests in flight finish.
+            self.sock.close()
             self._drain(app)
             return
 
@@ -227,6 +230,7 @@ class Server:
             self._spawn_child()
         while self.children:
             if self._stopping:
+                self.sock.close()
                 self._signal_children(signal.SIGTERM)
                 self._reap(block=True)
                 continue

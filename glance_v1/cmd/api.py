@@ -63,13 +63,22 @@ def prepare_database():
         sys.exit(1)
 
 
+def _exit_on_bad_value():
+    error = config.check_values()
+    if error:
+        wsgi.exit_with(error)
+
+
 def main(argv=None):
     config.parse_args(PROG, sys.argv[1:] if argv is None else argv)
+    _exit_on_bad_value()
     log.setup(PROG)
     try:
         config.load_paste_app(PROG)
     except Exception as e:
         wsgi.exit_with(str(e))
+    # Loading the pipeline registers the options of its middleware.
+    _exit_on_bad_value()
     prepare_database()
     server = wsgi.Server(lambda: config.load_paste_app(PROG), DEFAULT_PORT)
     server.run()

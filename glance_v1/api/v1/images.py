@@ -122,8 +122,10 @@ class ImagesController:
     def create(self, req):
         meta = headers.parse(req.headers)
         image = self.service.create(self._ctx(req), meta, _body(req))
-        extra = [('Location', '%s/v1/images/%s' % (req.host_url,
-                                                   image['id']))]
+        # application_url is the client's view (scheme, host and prefix)
+        # once http_proxy_to_wsgi has read the proxy's headers.
+        extra = [('Location', '%s/images/%s' % (req.application_url,
+                                                image['id']))]
         if image.get('checksum'):
             extra.append(('ETag', image['checksum']))
         return _json_response({'image': headers.image_view(image)},

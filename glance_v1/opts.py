@@ -8,6 +8,7 @@ from glance_v1.common import config
 from glance_v1.common import context
 from glance_v1.common import wsgi
 from glance_v1.image import listing
+from glance_v1.image import notifier
 from glance_v1.image import upload
 from glance_v1.image import validation
 from glance_v1.registry import api as registry_api
@@ -23,7 +24,8 @@ def list_api_opts():
             context.context_opts, request_id.request_id_opts,
             versions.versions_opts, session.state_opts,
             registry_api.registry_opts, validation.size_cap_opts,
-            upload.upload_opts, listing.listing_opts))),
+            upload.upload_opts, listing.listing_opts,
+            notifier.notifier_opts))),
         ('database', session.database_opts),
         ('image_format', validation.image_format_opts),
         ('paste_deploy', config.paste_deploy_opts),

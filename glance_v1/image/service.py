@@ -6,6 +6,7 @@ import logging
 
 from glance_v1.common import exception
 from glance_v1.common import policy
+from glance_v1.image import notifier
 from glance_v1.image import status
 from glance_v1.image import upload
 from glance_v1.image import validation
@@ -107,6 +108,7 @@ class ImageService:
         else:
             values['status'] = status.QUEUED
         image = self.registry.image_create(ctx, values)
+        notifier.info(ctx, 'image.create', image)
         if body is not None:
             image = upload.upload(ctx, self.registry, image, body,
                                   store_name=meta.get('store'))
@@ -132,10 +134,11 @@ class ImageService:
         return image
 
     @staticmethod
-    def data(image, offset=0, length=None):
+    def data(image, offset=0, length=None, ctx=None, destination_ip=None):
         """Chunks of ``image``'s bytes (all, or ``length`` from
         ``offset``); they raise rather than end short, so a truncated file
-        is never served as complete."""
+        is never served as complete. Once they end, image.send tells how
+        many bytes ``ctx`` at ``destination_ip`` received."""
         if not image['size']:
             return iter(())
         if not image['location']:
@@ -143,7 +146,9 @@ class ImageService:
         store = store_api.get_store_for_location(image['location'])
         chunks, _ = store.get(image['location'], offset, length)
         expected = image['size'] - offset if length is None else length
-        return _size_checked(chunks, expected, image['id'])
+        return _size_checked(chunks, expected, image['id'],
+                             lambda sent: notifier.sent(
+                                 ctx, image, sent, expected, destination_ip))
 
     def list(self, ctx, filters, marker, limit, sort_key, sort_dir):
         policy.enforce(ctx, 'get_images')
@@ -180,8 +185,10 @@ class ImageService:
         image = self.registry.image_update(ctx, image_id, values,
                                            purge_props=purge_props)
         if body is not None:
-            image = upload.upload(ctx, self.registry, image, body,
-                                  store_name=meta.get('store'))
+            # The upload announces the update once the image is active.
+            return upload.upload(ctx, self.registry, image, body,
+                                 store_name=meta.get('store'))
+        notifier.info(ctx, 'image.update', image)
         return image
 
     # -- delete -------------------------------------------------------------
@@ -203,7 +210,9 @@ class ImageService:
         except Exception:
             self.registry.image_update(ctx, image_id, {'status': original})
             raise
-        return self.registry.image_destroy(ctx, image_id)
+        image = self.registry.image_destroy(ctx, image_id)
+        notifier.info(ctx, 'image.delete', image)
+        return image
 
     @staticmethod
     def _delete_data(url):
@@ -214,7 +223,7 @@ class ImageService:
                         store_api.location.redact(url))
 
 
-def _size_checked(chunks, expected, image_id):
+def _size_checked(chunks, expected, image_id, on_end):
     sent = 0
     try:
         for chunk in chunks:
@@ -228,6 +237,7 @@ def _size_checked(chunks, expected, image_id):
         close = getattr(chunks, 'close', None)
         if close is not None:
             close()
+        on_end(sent)
     if sent < expected:
         LOG.error('Corrupt image download: %s sent %d of %d bytes',
                   image_id, sent, expected)

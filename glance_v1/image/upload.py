@@ -10,6 +10,7 @@ import logging
 from oslo_config import cfg
 
 from glance_v1.common import exception
+from glance_v1.image import notifier
 from glance_v1.image import status
 from glance_v1 import store as store_api
 from glance_v1.store import location as store_location
@@ -94,8 +95,9 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
     Returns the active image.
     """
     image_id = image['id']
-    registry.image_update(ctx, image_id, {'status': status.SAVING},
-                          from_state=status.QUEUED)
+    saving = registry.image_update(ctx, image_id, {'status': status.SAVING},
+                                   from_state=status.QUEUED)
+    notifier.info(ctx, 'image.prepare', saving)
     cap = CONF.image_size_cap
     if limit is None or limit >= cap:
         limit, limit_error = cap, _size_cap_error
@@ -122,12 +124,14 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
         location, size = store.add(image_id, hashing, declared_size, verify)
     except exception.GlanceException as e:
         _kill(ctx, registry, image_id)
+        notifier.error(ctx, 'image.upload', str(e))
         raise e
     except Exception:
         LOG.exception('Failed to upload image %s', image_id)
         _kill(ctx, registry, image_id)
-        raise exception.GlanceException('Failed to upload image %s'
-                                        % image_id)
+        message = 'Failed to upload image %s' % image_id
+        notifier.error(ctx, 'image.upload', message)
+        raise exception.GlanceException(message)
 
     values = {'status': status.ACTIVE, 'size': size,
               'checksum': hashing.md5.hexdigest(),
@@ -135,8 +139,8 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
               'os_hash_value': hashing.secure.hexdigest(),
               'location': location}
     try:
-        return registry.image_update(ctx, image_id, values,
-                                     from_state=status.SAVING)
+        active = registry.image_update(ctx, image_id, values,
+                                       from_state=status.SAVING)
     except (exception.StateConflict, exception.NotFound):
         _delete_data(store, location)
         raise exception.PreconditionFailed(
@@ -149,6 +153,9 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
         _delete_data(store, location)
         _kill(ctx, registry, image_id)
         raise
+    for event_type in ('image.upload', 'image.activate', 'image.update'):
+        notifier.info(ctx, event_type, active)
+    return active
 
 
 def _kill(ctx, registry, image_id):

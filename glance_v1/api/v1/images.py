@@ -96,7 +96,8 @@ class ImagesController:
         return resp
 
     def download(self, req, image_id):
-        image = self.service.download(self._ctx(req), image_id)
+        ctx = self._ctx(req)
+        image = self.service.download(ctx, image_id)
         try:
             byte_range = _parse_range(req, image.get('size') or 0)
         except exception.RangeNotSatisfiable:
@@ -104,7 +105,8 @@ class ImagesController:
             resp.headers['Content-Range'] = 'bytes */%d' % image['size']
             return resp
         offset, length = byte_range or (0, None)
-        chunks = self.service.data(image, offset, length)
+        chunks = self.service.data(image, offset, length, ctx=ctx,
+                                   destination_ip=req.remote_addr)
         resp = webob.Response(status=200, app_iter=chunks,
                               content_type='application/octet-stream')
         resp.headerlist.extend(headers.image_headers(image))

@@ -7,6 +7,8 @@ import shutil
 import subprocess
 import sys
 
+import fixtures
+
 from tests.functional import base
 from tests.functional import server
 
@@ -31,7 +33,9 @@ class TestOpenAPIConformance(base.FunctionalTest):
              '--checks', CHECKS, '--phases', 'coverage,fuzzing',
              '--max-examples', '5', '--max-time', '20', '--seed', '1',
              '--workers', '1', '--no-shrink', '--request-timeout', '10'],
-            capture_output=True, text=True, timeout=180)
+            capture_output=True, text=True, timeout=180,
+            # It leaves a .schemathesis/ cache where it runs.
+            cwd=self.useFixture(fixtures.TempDir()).path)
         self.assertEqual(0, proc.returncode,
                          proc.stdout[-8000:] + proc.stderr[-2000:])
         self.assertNotIn('Traceback', self.api.read_log())

@@ -44,7 +44,8 @@ class ReplicationError(Exception):
 class Server:
     """A v1 API endpoint."""
 
-    def __init__(self, address, token=None, chunk_size=65536, timeout=600):
+    def __init__(self, address, token=None, chunk_size=65536, timeout=600,
+                 headers=()):
         if '://' not in address:
             address = 'http://' + address
         url = urllib.parse.urlsplit(address)
@@ -53,6 +54,7 @@ class Server:
         self.port = url.port or (443 if self.https else 80)
         self.prefix = url.path.rstrip('/')
         self.token = token
+        self.headers = dict(headers)
         self.chunk_size = chunk_size
         self.timeout = timeout
         self.members_api = None
@@ -70,7 +72,7 @@ class Server:
                 expect=(200,)):
         """The response (body unread) of ``method path``; raises
         ReplicationError on a status outside ``expect``."""
-        headers = dict(headers or {})
+        headers = dict(self.headers, **(headers or {}))
         if self.token:
             headers['X-Auth-Token'] = self.token
         conn = self._connection()
@@ -351,6 +353,13 @@ def _human(size):
         size /= 1024.0
 
 
+def _header(text):
+    name, sep, value = text.partition(':')
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError('expected "NAME: VALUE"')
+    return name.strip(), value.strip()
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog='glance-replicator',
@@ -361,6 +370,15 @@ def parse_args(argv):
                         help='X-Auth-Token for the source server.')
     parser.add_argument('--targettoken', '-S',
                         help='X-Auth-Token for the target server.')
+    parser.add_argument('--sourceheader', action='append', default=[],
+                        type=_header, metavar='"NAME: VALUE"',
+                        help='Extra header for the source server '
+                             '(repeatable), e.g. the identity headers of a '
+                             'trusted-auth flavor.')
+    parser.add_argument('--targetheader', action='append', default=[],
+                        type=_header, metavar='"NAME: VALUE"',
+                        help='Extra header for the target server '
+                             '(repeatable).')
     parser.add_argument('--metaonly', '-m', action='store_true',
                         help='Copy metadata only, not image data.')
     parser.add_argument('--dontreplicate', default=DONT_REPLICATE,
@@ -398,24 +416,25 @@ def main(argv=None):
         logging.INFO if args.verbose else logging.WARNING,
         format='%(asctime)s %(levelname)s %(message)s')
 
-    def server(address, token):
+    def server(address, token, headers):
         return Server(address, token or args.token, args.chunksize,
-                      args.timeout)
+                      args.timeout, headers)
 
     replicator = Replicator(args)
     try:
         if args.command == 'size':
-            replicator.size(server(args.server, args.sourcetoken))
+            replicator.size(server(args.server, args.sourcetoken,
+                                   args.sourceheader))
         elif args.command == 'dump':
-            replicator.dump(server(args.server, args.sourcetoken),
-                            args.directory)
+            replicator.dump(server(args.server, args.sourcetoken,
+                                   args.sourceheader), args.directory)
         elif args.command == 'load':
-            replicator.load(args.directory,
-                            server(args.server, args.targettoken))
+            replicator.load(args.directory, server(
+                args.server, args.targettoken, args.targetheader))
         else:
             getattr(replicator, args.command)(
-                server(args.source, args.sourcetoken),
-                server(args.target, args.targettoken))
+                server(args.source, args.sourcetoken, args.sourceheader),
+                server(args.target, args.targettoken, args.targetheader))
     except (ReplicationError, OSError) as e:
         sys.stderr.write('ERROR: %s\n' % e)
         return 1

@@ -20,7 +20,11 @@ def init_application():
         argv += ['--config-file', name.strip()]
     config.parse_args(PROG, argv)
     log.setup(PROG)
-    return config.load_paste_app(PROG)
+    app = config.load_paste_app(PROG)
+    error = config.check_values()
+    if error:
+        raise RuntimeError(error)
+    return app
 
 
 application = init_application()

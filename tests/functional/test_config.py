@@ -42,10 +42,6 @@ class TestBadValues(testtools.TestCase):
         self.assertStopsNaming({'DEFAULT': {'workers': -3}},
                                '[DEFAULT] workers')
 
-    def test_bad_choice(self):
-        self.assertStopsNaming({'DEFAULT': {'hashing_algorithm': 'crc'}},
-                               '[DEFAULT] hashing_algorithm')
-
     def test_bad_logging_boolean(self):
         # A command-line option: oslo.config itself refuses it, as
         # "argument --debug: Invalid Boolean value: maybe".

@@ -46,6 +46,16 @@ class TestMiddleware(base.FunctionalTest):
         self.assertEqual('https://images.example.com/v1/images/%s'
                          % resp.json['image']['id'], resp.header('location'))
 
+    def test_location_behind_proxy_prefix(self):
+        headers = dict(base.identity(), **FORWARDED)
+        headers['X-Forwarded-Prefix'] = '/image'
+        resp = self.create(headers)
+        self.assertEqual('https://images.example.com/image/v1/images/%s'
+                         % resp.json['image']['id'], resp.header('location'))
+        resp = self.request('GET', '/', headers)
+        self.assertEqual('https://images.example.com/image/v1/',
+                         resp.json['versions'][0]['links'][0]['href'])
+
     def test_forwarded_rfc7239(self):
         resp = self.request('GET', '/', {
             'Forwarded': 'for=192.0.2.60;proto=https;host=img.example.org'})

@@ -7,14 +7,23 @@ from glance_v1.api.middleware import request_id
 from glance_v1.common import config
 from glance_v1.common import context
 from glance_v1.common import wsgi
+from glance_v1 import image_cache
 from glance_v1.image import listing
 from glance_v1.image import notifier
+from glance_v1.image import recovery
+from glance_v1.image import scrubber
+from glance_v1.image import service
 from glance_v1.image import upload
 from glance_v1.image import validation
 from glance_v1.registry import api as registry_api
 from glance_v1.registry.db import session
 from glance_v1 import store
 from glance_v1.store import filesystem
+
+
+def _store_opts():
+    return ('glance_store', list(itertools.chain(
+        store.store_opts, filesystem.filesystem_opts)))
 
 
 def list_api_opts():
@@ -25,10 +34,32 @@ def list_api_opts():
             versions.versions_opts, session.state_opts,
             registry_api.registry_opts, validation.size_cap_opts,
             upload.upload_opts, listing.listing_opts,
-            notifier.notifier_opts))),
+            notifier.notifier_opts, service.delete_opts,
+            recovery.recovery_opts, image_cache.cache_opts))),
         ('database', session.database_opts),
         ('image_format', validation.image_format_opts),
         ('paste_deploy', config.paste_deploy_opts),
-        ('glance_store', list(itertools.chain(
-            store.store_opts, filesystem.filesystem_opts))),
+        _store_opts(),
+    ]
+
+
+def list_cache_opts():
+    return [
+        ('DEFAULT', list(itertools.chain(
+            session.state_opts, registry_api.registry_opts,
+            image_cache.cache_opts))),
+        ('database', session.database_opts),
+        _store_opts(),
+    ]
+
+
+def list_scrubber_opts():
+    from glance_v1.cmd import scrubber as scrubber_cmd
+    return [
+        ('DEFAULT', list(itertools.chain(
+            session.state_opts, registry_api.registry_opts,
+            scrubber.scrubber_opts, scrubber_cmd.cli_opts,
+            scrubber_cmd.daemon_opts, recovery.recovery_opts))),
+        ('database', session.database_opts),
+        _store_opts(),
     ]

@@ -45,6 +45,19 @@ class DatabaseTestCase(TestCase):
         self.registry = registry_api.get_registry()
 
 
+class StoreTestCase(DatabaseTestCase):
+    """A database and a filesystem store under the temporary directory,
+    an owner's context and an admin's."""
+
+    def setUp(self):
+        super().setUp()
+        self.datadir = os.path.join(self.tmp, 'images')
+        self.conf.config(filesystem_store_datadir=self.datadir,
+                         group='glance_store')
+        self.ctx = ctx()
+        self.admin = admin_ctx()
+
+
 def ctx(tenant='tenant1', user='user1', roles=('member',), admin=False,
         read_only=False):
     return context.RequestContext(project_id=tenant, user_id=user,

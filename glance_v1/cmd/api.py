@@ -39,15 +39,29 @@ def _check_database():
     except Exception as e:
         wsgi.exit_with('Cannot use the database at [database] connection: '
                        '%s' % e)
+    _recover_uploads()
+
+
+def _recover_uploads():
+    """Kill images whose upload died with a previous process, before
+    this one accepts uploads of its own (decisions "further" 2)."""
+    from glance_v1.image import recovery
+    from glance_v1.registry import api as registry_api
+    try:
+        recovery.recover_abandoned_uploads(registry_api.get_registry())
+    except Exception:
+        # Serving matters more; the scrubber retries.
+        LOG.exception('Cannot look for abandoned uploads')
 
 
 def prepare_database():
     """Apply migrations when asked to; otherwise refuse to serve from an
     unmigrated database with one clear line.
 
-    This runs in a short-lived child so the serving processes never load
-    alembic (about 11 MiB of resident memory) nor hold a connection
-    opened before the workers fork.
+    Abandoned uploads are recovered on the way. This runs in a
+    short-lived child so the serving processes never load alembic
+    (about 11 MiB of resident memory) nor hold a connection opened
+    before the workers fork.
     """
     pid = os.fork()
     if pid == 0:

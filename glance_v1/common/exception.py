@@ -53,7 +53,7 @@ class NotFound(GlanceException):
 
 
 class ImageNotFound(NotFound):
-    message = 'Image %(image_id)s not found.'
+    message = 'Image with identifier %(image_id)s not found'
 
 
 class Conflict(GlanceException):

@@ -4,6 +4,8 @@ dicts and body streams and get image dicts back."""
 
 import logging
 
+from oslo_config import cfg
+
 from glance_v1.common import exception
 from glance_v1.common import policy
 from glance_v1.image import notifier
@@ -14,6 +16,16 @@ from glance_v1.registry import api as registry_api
 from glance_v1 import store as store_api
 
 LOG = logging.getLogger(__name__)
+
+delete_opts = [
+    cfg.BoolOpt('delayed_delete', default=False,
+                help='DELETE of an image with data only marks it '
+                     'pending_delete and keeps the data; glance-scrubber '
+                     'removes the data scrub_time seconds later.'),
+]
+
+CONF = cfg.CONF
+CONF.register_opts(delete_opts)
 
 # Request-only fields: they steer the request and are never stored.
 REQUEST_ONLY = ('store', 'copy_from', 'uri', 'location')
@@ -146,9 +158,7 @@ class ImageService:
         store = store_api.get_store_for_location(image['location'])
         chunks, _ = store.get(image['location'], offset, length)
         expected = image['size'] - offset if length is None else length
-        return _size_checked(chunks, expected, image['id'],
-                             lambda sent: notifier.sent(
-                                 ctx, image, sent, expected, destination_ip))
+        return sending(chunks, image, expected, ctx, destination_ip)
 
     def list(self, ctx, filters, marker, limit, sort_key, sort_dir):
         policy.enforce(ctx, 'get_images')
@@ -198,6 +208,14 @@ class ImageService:
         policy.enforce(ctx, 'delete_image')
         image = self.registry.image_get(ctx, image_id)
         status.check_delete(image)
+        if CONF.delayed_delete and image['location_data']:
+            # The registry's ownership check happens in image_destroy;
+            # the data stays for glance-scrubber.
+            image = self.registry.image_destroy(
+                ctx, image_id, status=status.PENDING_DELETE,
+                location_status=status.PENDING_DELETE)
+            notifier.info(ctx, 'image.delete', image)
+            return image
         original = image['status']
         # The status change is the authorisation check: it must pass
         # before any data is removed (OSSA-2012-017).
@@ -221,6 +239,15 @@ class ImageService:
         except exception.NotFound:
             LOG.warning('Data of %s was already gone',
                         store_api.location.redact(url))
+
+
+def sending(chunks, image, expected, ctx, destination_ip):
+    """``chunks`` of ``image`` on their way to a client: checked to add
+    up to ``expected`` bytes and announced by image.send once done (the
+    cache serves its hits through this too)."""
+    return _size_checked(chunks, expected, image['id'],
+                         lambda sent: notifier.sent(
+                             ctx, image, sent, expected, destination_ip))
 
 
 def _size_checked(chunks, expected, image_id, on_end):

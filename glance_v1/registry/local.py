@@ -23,7 +23,7 @@ IMAGE_FIELDS = ('id', 'name', 'disk_format', 'container_format', 'size',
                 'virtual_size', 'status', 'is_public', 'checksum',
                 'os_hash_algo', 'os_hash_value', 'min_disk', 'min_ram',
                 'owner', 'protected', 'created_at', 'updated_at',
-                'deleted_at', 'deleted')
+                'deleted_at', 'deleted', 'upload_owner', 'upload_heartbeat')
 
 # Sort keys a caller may choose, and the tie-breakers always appended.
 SORT_KEYS = ('name', 'status', 'container_format', 'disk_format', 'size',

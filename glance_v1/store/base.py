@@ -30,3 +30,7 @@ class Store:
 
     def delete(self, location):
         raise NotImplementedError
+
+    def discard_staged(self, image_id):
+        """Remove partial data an interrupted ``add`` of ``image_id`` may
+        have left; a store that stages nothing has nothing to do."""

@@ -12,6 +12,7 @@ import uuid
 from oslo_config import cfg
 
 from glance_v1.common import exception
+from glance_v1.common import threads
 from glance_v1.store import base
 from glance_v1.store import location
 
@@ -30,6 +31,12 @@ CONF.register_opts(filesystem_opts, group='glance_store')
 # point outside the data directory.
 _SAFE_ID = re.compile(r'^[0-9A-Fa-f{}-]{1,36}$')
 STAGING = '.staging'
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _check_id(image_id):
@@ -63,6 +70,11 @@ class FilesystemStore(base.Store):
         return [os.path.join(self.staging, n)
                 for n in os.listdir(self.staging) if n.startswith(prefix)]
 
+    def discard_staged(self, image_id):
+        _check_id(image_id)
+        for path in self.staged_files(image_id):
+            self._remove(path)
+
     def add(self, image_id, chunks, size, verify):
         _check_id(image_id)
         final = os.path.join(self.datadir, image_id)
@@ -76,12 +88,9 @@ class FilesystemStore(base.Store):
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
             try:
                 for chunk in chunks:
-                    view = memoryview(chunk)
-                    while view:
-                        n = os.write(fd, view)
-                        view = view[n:]
+                    threads.run(_write_all, fd, chunk)
                     written += len(chunk)
-                os.fsync(fd)
+                threads.run(os.fsync, fd)
             finally:
                 os.close(fd)
             verify(written)
@@ -107,7 +116,7 @@ class FilesystemStore(base.Store):
     def _fsync_dir(self):
         fd = os.open(self.datadir, os.O_RDONLY)
         try:
-            os.fsync(fd)
+            threads.run(os.fsync, fd)
         finally:
             os.close(fd)
 

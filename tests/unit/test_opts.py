@@ -41,10 +41,12 @@ class TestSamples(testtools.TestCase):
 class TestOptions(testtools.TestCase):
 
     def test_every_option_has_help(self):
-        for group, group_opts in opts.list_api_opts():
-            for opt in group_opts:
-                self.assertTrue(opt.help and len(opt.help) > 10,
-                                '[%s] %s' % (group, opt.name))
+        for lister in (opts.list_api_opts, opts.list_cache_opts,
+                       opts.list_scrubber_opts):
+            for group, group_opts in lister():
+                for opt in group_opts:
+                    self.assertTrue(opt.help and len(opt.help) > 10,
+                                    '[%s] %s' % (group, opt.name))
 
     def test_defaults_are_valid(self):
         conf = cfg.ConfigOpts()

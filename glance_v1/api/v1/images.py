@@ -68,6 +68,25 @@ def _parse_range(req, size):
     return start, end - start + 1
 
 
+def data_response(image, chunks, byte_range=None):
+    """The response of a GET serving ``chunks`` of ``image`` (all of it,
+    or the ``(offset, length)`` of ``byte_range``)."""
+    resp = webob.Response(status=200, app_iter=chunks,
+                          content_type='application/octet-stream')
+    resp.headerlist.extend(headers.image_headers(image))
+    resp.headers['Accept-Ranges'] = 'bytes'
+    size = image['size'] or 0
+    if byte_range:
+        offset, length = byte_range
+        resp.status = 206
+        resp.headers['Content-Range'] = 'bytes %d-%d/%d' % (
+            offset, offset + length - 1, size)
+        resp.content_length = length
+    else:
+        resp.content_length = size
+    return resp
+
+
 class ImagesController:
 
     def __init__(self):
@@ -107,19 +126,7 @@ class ImagesController:
         offset, length = byte_range or (0, None)
         chunks = self.service.data(image, offset, length, ctx=ctx,
                                    destination_ip=req.remote_addr)
-        resp = webob.Response(status=200, app_iter=chunks,
-                              content_type='application/octet-stream')
-        resp.headerlist.extend(headers.image_headers(image))
-        resp.headers['Accept-Ranges'] = 'bytes'
-        size = image['size'] or 0
-        if byte_range:
-            resp.status = 206
-            resp.headers['Content-Range'] = 'bytes %d-%d/%d' % (
-                offset, offset + length - 1, size)
-            resp.content_length = length
-        else:
-            resp.content_length = size
-        return resp
+        return data_response(image, chunks, byte_range)
 
     def create(self, req):
         meta = headers.parse(req.headers)

@@ -71,6 +71,11 @@ class Image(SoftDeleteMixin, Base):
     owner: Mapped[str] = mapped_column(String(255), nullable=True)
     protected: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False)
+    # The process writing the data of a ``saving`` image and its last
+    # sign of life (glance_v1.image.recovery).
+    upload_owner: Mapped[str] = mapped_column(String(255), nullable=True)
+    upload_heartbeat: Mapped[datetime.datetime] = mapped_column(
+        DateTime, nullable=True)
 
     properties = relationship('ImageProperty', back_populates='image',
                               lazy='selectin',

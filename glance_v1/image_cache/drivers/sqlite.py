@@ -1,0 +1,63 @@
+"""Cache bookkeeping in an SQLite file inside the cache directory, shared
+by every process of the node (WAL, busy timeout)."""
+
+import contextlib
+import sqlite3
+import time
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cached_images (
+    image_id TEXT PRIMARY KEY,
+    last_accessed REAL DEFAULT 0.0,
+    last_modified REAL DEFAULT 0.0,
+    size INTEGER DEFAULT 0,
+    hits INTEGER DEFAULT 0,
+    checksum TEXT
+)
+"""
+_COLUMNS = ('image_id', 'last_accessed', 'last_modified', 'size', 'hits',
+            'checksum')
+
+
+class Driver:
+
+    def __init__(self, db_path):
+        self.db_path = db_path
+        with self._connect() as conn:
+            conn.execute('PRAGMA journal_mode=WAL')
+            conn.execute(_SCHEMA)
+
+    @contextlib.contextmanager
+    def _connect(self):
+        conn = sqlite3.connect(self.db_path, timeout=30)
+        try:
+            with conn:
+                yield conn
+        finally:
+            conn.close()
+
+    def record(self, image_id, size, checksum):
+        now = time.time()
+        with self._connect() as conn:
+            conn.execute(
+                'INSERT OR REPLACE INTO cached_images (image_id, '
+                'last_accessed, last_modified, size, hits, checksum) '
+                'VALUES (?, ?, ?, ?, 0, ?)',
+                (image_id, now, now, size, checksum))
+
+    def hit(self, image_id):
+        with self._connect() as conn:
+            conn.execute('UPDATE cached_images SET hits = hits + 1, '
+                         'last_accessed = ? WHERE image_id = ?',
+                         (time.time(), image_id))
+
+    def forget(self, image_id):
+        with self._connect() as conn:
+            conn.execute('DELETE FROM cached_images WHERE image_id = ?',
+                         (image_id,))
+
+    def entries(self):
+        with self._connect() as conn:
+            rows = conn.execute('SELECT %s FROM cached_images ORDER BY '
+                                'image_id' % ', '.join(_COLUMNS)).fetchall()
+        return [dict(zip(_COLUMNS, row)) for row in rows]

@@ -1,0 +1,542 @@
+#!/usr/bin/env python3
+"""Benchmark glance-api against this machine's own limits.
+
+Starts glance-api on the embedded default (SQLite + filesystem store) on a
+free loopback port, measures data and metadata paths together with
+reference figures taken in the same run (hash rates, the store disk's
+write+fsync rate, a static file server on the same bytes), prints one
+table with each target's verdict and writes the results as JSON.
+
+    python tools/bench.py            # full run, under 10 minutes
+    python tools/bench.py --quick    # smaller sizes, under 2 minutes
+    python tools/bench.py --json out.json
+
+Only loopback traffic; every process started here is stopped here.
+"""
+
+import argparse
+import concurrent.futures
+import hashlib
+import http.client
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+BLOCK = MiB
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def make_file(path, size):
+    """A file of incompressible bytes, written block by block."""
+    block = os.urandom(BLOCK)
+    with open(path, 'wb') as f:
+        for i in range(size // BLOCK):
+            # Vary each block so no layer can deduplicate.
+            f.write(i.to_bytes(8, 'little') + block[8:])
+        f.write(block[:size % BLOCK])
+
+
+# -- references ---------------------------------------------------------------
+
+def hash_rate(name, total=512 * MiB):
+    buf = os.urandom(BLOCK)
+    h = hashlib.new(name)
+    start = time.perf_counter()
+    for _ in range(total // BLOCK):
+        h.update(buf)
+    return total / MiB / (time.perf_counter() - start)
+
+
+def write_fsync_rate(directory, total):
+    buf = os.urandom(BLOCK)
+    path = os.path.join(directory, 'write-probe')
+    start = time.perf_counter()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for _ in range(total // BLOCK):
+            os.write(fd, buf)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    rate = total / MiB / (time.perf_counter() - start)
+    os.unlink(path)
+    return rate
+
+
+class _SendfileHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    path_to_serve = None
+
+    def do_GET(self):
+        size = os.path.getsize(self.path_to_serve)
+        self.send_response(200)
+        self.send_header('Content-Length', str(size))
+        self.send_header('Content-Type', 'application/octet-stream')
+        self.end_headers()
+        with open(self.path_to_serve, 'rb') as f:
+            offset = 0
+            while offset < size:
+                offset += os.sendfile(self.connection.fileno(), f.fileno(),
+                                      offset, size - offset)
+
+    def log_message(self, *args):
+        pass
+
+
+class StaticServer:
+    """nginx from Debian when installed, else a sendfile server."""
+
+    def __init__(self, path, workdir):
+        self.path = path
+        self.port = free_port()
+        self.proc = self.httpd = None
+        nginx = shutil.which('nginx')
+        if nginx:
+            self.kind = 'nginx'
+            conf = os.path.join(workdir, 'nginx.conf')
+            with open(conf, 'w') as f:
+                f.write(
+                    'daemon off; worker_processes 1; pid %s/nginx.pid;\n'
+                    'error_log %s/nginx.err;\n'
+                    'events { worker_connections 256; }\n'
+                    'http { access_log off; sendfile on; server {\n'
+                    ' listen 127.0.0.1:%d; root %s; } }\n' % (
+                        workdir, workdir, self.port,
+                        os.path.dirname(path)))
+            self.proc = subprocess.Popen([nginx, '-c', conf, '-p', workdir],
+                                         stderr=subprocess.DEVNULL)
+            wait_port(self.port)
+        else:
+            self.kind = 'python sendfile'
+            handler = type('H', (_SendfileHandler,),
+                           {'path_to_serve': path})
+            self.httpd = socketserver.TCPServer(('127.0.0.1', self.port),
+                                                handler)
+            threading.Thread(target=self.httpd.serve_forever,
+                             daemon=True).start()
+
+    @property
+    def url_path(self):
+        return '/' + os.path.basename(self.path)
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait()
+        if self.httpd:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+
+
+def wait_port(port, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(('127.0.0.1', port), 1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError('nothing listens on port %d' % port)
+
+
+# -- the service --------------------------------------------------------------
+
+class Api:
+
+    def __init__(self, workdir, workers=0):
+        os.makedirs(workdir)
+        self.port = free_port()
+        self.state = os.path.join(workdir, 'state')
+        self.conf = os.path.join(workdir, 'glance-api.conf')
+        with open(self.conf, 'w') as f:
+            f.write('[DEFAULT]\nbind_host = 127.0.0.1\nbind_port = %d\n'
+                    'workers = %d\nstate_path = %s\nimage_size_cap = %d\n'
+                    '[database]\nauto_migrate = true\n'
+                    '[paste_deploy]\nconfig_file = %s\n' % (
+                        self.port, workers, self.state, 16 * GiB,
+                        os.path.join(REPO, 'etc', 'glance-api-paste.ini')))
+        self.log = open(os.path.join(workdir, 'api.log'), 'ab')
+        self.proc = subprocess.Popen(
+            [sys.executable, '-m', 'glance_v1.cmd.api', '--config-file',
+             self.conf], stdout=self.log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, cwd=REPO)
+        wait_port(self.port)
+
+    def reset_peak_rss(self):
+        # Writing 5 to clear_refs resets VmHWM (Linux >= 4.0).
+        with open('/proc/%d/clear_refs' % self.proc.pid, 'w') as f:
+            f.write('5')
+
+    def peak_rss_mib(self):
+        with open('/proc/%d/status' % self.proc.pid) as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) / 1024
+        return None
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def connect(port):
+    return http.client.HTTPConnection('127.0.0.1', port, timeout=600,
+                                      blocksize=BLOCK)
+
+
+def upload(port, path, chunked):
+    """POST the file; return (image id, MiB/s)."""
+    size = os.path.getsize(path)
+    headers = {'x-image-meta-name': 'bench',
+               'x-image-meta-disk_format': 'raw',
+               'x-image-meta-container_format': 'bare',
+               'Content-Type': 'application/octet-stream'}
+    conn = connect(port)
+    start = time.perf_counter()
+    with open(path, 'rb') as f:
+        if chunked:
+            def blocks():
+                while True:
+                    b = f.read(BLOCK)
+                    if not b:
+                        return
+                    yield b
+            conn.request('POST', '/v1/images', blocks(), headers,
+                         encode_chunked=True)
+        else:
+            headers['Content-Length'] = str(size)
+            conn.request('POST', '/v1/images', f, headers)
+        resp = conn.getresponse()
+        body = resp.read()
+    elapsed = time.perf_counter() - start
+    conn.close()
+    if resp.status != 201:
+        raise RuntimeError('upload failed: %d %s' % (resp.status, body))
+    return json.loads(body)['image']['id'], size / MiB / elapsed
+
+
+def download(port, path):
+    """GET ``path`` and discard it; return (bytes, MiB/s)."""
+    conn = connect(port)
+    buf = bytearray(BLOCK)
+    start = time.perf_counter()
+    conn.request('GET', path)
+    resp = conn.getresponse()
+    if resp.status != 200:
+        raise RuntimeError('download %s failed: %d' % (path, resp.status))
+    total = 0
+    while True:
+        n = resp.readinto(buf)
+        if not n:
+            break
+        total += n
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return total, total / MiB / elapsed
+
+
+def latency(port, method, path, count, headers=None):
+    """p50 and p95 in milliseconds over one keep-alive connection."""
+    conn = connect(port)
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        conn.request(method, path, headers=headers or {})
+        resp = conn.getresponse()
+        resp.read()
+        times.append((time.perf_counter() - start) * 1000)
+        if resp.status >= 400:
+            raise RuntimeError('%s %s: %d' % (method, path, resp.status))
+    conn.close()
+    times.sort()
+    return times[len(times) // 2], times[int(len(times) * 0.95) - 1]
+
+
+def create_rate(port, count):
+    conn = connect(port)
+    headers = {'x-image-meta-name': 'meta-only',
+               'x-image-meta-disk_format': 'raw',
+               'x-image-meta-container_format': 'bare'}
+    start = time.perf_counter()
+    for _ in range(count):
+        conn.request('POST', '/v1/images', headers=headers)
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status != 201:
+            raise RuntimeError('create failed: %d' % resp.status)
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return count / elapsed
+
+
+def fill_images(db_url, count):
+    """Bulk-insert ``count`` active images straight into the registry."""
+    import sqlalchemy as sa
+
+    from glance_v1.registry.db import models
+    engine = sa.create_engine(db_url)
+    now = models.utcnow()
+    rows = []
+    with engine.begin() as conn:
+        for i in range(count):
+            rows.append({'id': str(uuid.uuid4()), 'name': 'filler-%06d' % i,
+                         'disk_format': 'raw', 'container_format': 'bare',
+                         'size': i, 'status': 'active', 'is_public': True,
+                         'min_disk': 0, 'min_ram': 0, 'protected': False,
+                         'owner': None, 'deleted': False,
+                         'created_at': now, 'updated_at': now})
+            if len(rows) == 5000:
+                conn.execute(sa.insert(models.Image), rows)
+                rows = []
+        if rows:
+            conn.execute(sa.insert(models.Image), rows)
+    engine.dispose()
+
+
+def concurrent_downloads(port, path, streams):
+    errors = 0
+    total = 0
+
+    def one(_):
+        return download(port, path)[0]
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(streams) as pool:
+        for fut in [pool.submit(one, i) for i in range(streams)]:
+            try:
+                total += fut.result()
+            except Exception:
+                errors += 1
+    return total / MiB / (time.perf_counter() - start), errors
+
+
+# -- the run ------------------------------------------------------------------
+
+def run(args):
+    big = args.small_image
+    huge = args.large_image
+    results = {'config': vars(args), 'started': time.strftime('%FT%T')}
+    work = tempfile.mkdtemp(prefix='glance-bench-', dir=args.workdir)
+    try:
+        results.update(_run(args, work, big, huge))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+def _run(args, work, big, huge):
+    r = {}
+    print('references ...', flush=True)
+    r['md5_mibs'] = hash_rate('md5')
+    r['sha256_mibs'] = hash_rate('sha256')
+    r['write_fsync_mibs'] = write_fsync_rate(work, big)
+
+    src = os.path.join(work, 'image.bin')
+    make_file(src, big)
+    api = Api(os.path.join(work, 'api'))
+    try:
+        print('upload %d MiB ...' % (big // MiB), flush=True)
+        api.reset_peak_rss()
+        image_id, r['upload_mibs'] = upload(api.port, src, chunked=False)
+        _, r['upload_chunked_mibs'] = upload(api.port, src, chunked=True)
+        path = '/v1/images/%s' % image_id
+        print('download ...', flush=True)
+        _, r['download_mibs'] = download(api.port, path)
+        r['rss_small_mib'] = api.peak_rss_mib()
+
+        static = StaticServer(src, work)
+        try:
+            r['static_server'] = static.kind
+            download(static.port, static.url_path)  # warm the page cache
+            _, r['static_mibs'] = download(static.port, static.url_path)
+        finally:
+            static.stop()
+
+        print('%d concurrent downloads ...' % args.streams, flush=True)
+        conc_src = os.path.join(work, 'concurrent.bin')
+        make_file(conc_src, args.stream_image)
+        conc_id, _ = upload(api.port, conc_src, chunked=False)
+        _, r['one_stream_mibs'] = download(api.port,
+                                           '/v1/images/%s' % conc_id)
+        r['concurrent_mibs'], r['concurrent_errors'] = concurrent_downloads(
+            api.port, '/v1/images/%s' % conc_id, args.streams)
+
+        print('latency with few images ...', flush=True)
+        small = os.path.join(work, 'small.bin')
+        make_file(small, 1024)
+        small_id, _ = upload(api.port, small, chunked=False)
+        n = args.samples
+        r['head_ms'] = latency(api.port, 'HEAD', path, n)
+        r['get_1k_ms'] = latency(api.port, 'GET', '/v1/images/' + small_id,
+                                 n)
+        r['create_per_s'] = create_rate(api.port, n)
+        db_url = 'sqlite:///%s/glance.sqlite' % api.state
+        count = _count_images(api.port)
+        fill_images(db_url, max(0, 100 - count))
+        r['list_100_ms'] = latency(api.port, 'GET', '/v1/images?limit=25',
+                                   n)
+        r['detail_100_ms'] = latency(api.port, 'GET',
+                                     '/v1/images/detail?limit=25', n)
+        print('latency with %d images ...' % args.many, flush=True)
+        fill_images(db_url, args.many - 100)
+        r['list_many_ms'] = latency(api.port, 'GET', '/v1/images?limit=25',
+                                    n)
+        r['detail_many_ms'] = latency(api.port, 'GET',
+                                      '/v1/images/detail?limit=25', n)
+
+        print('upload and download %d MiB ...' % (huge // MiB), flush=True)
+        os.unlink(src)
+        make_file(src, huge)
+        api.reset_peak_rss()
+        huge_id, _ = upload(api.port, src, chunked=False)
+        download(api.port, '/v1/images/%s' % huge_id)
+        r['rss_large_mib'] = api.peak_rss_mib()
+    finally:
+        api.stop()
+    return r
+
+
+def _count_images(port):
+    conn = connect(port)
+    conn.request('GET', '/v1/images?limit=1000')
+    count = len(json.loads(conn.getresponse().read())['images'])
+    conn.close()
+    return count
+
+
+def verdicts(r):
+    floor = min(r['md5_mibs'], r['sha256_mibs'], r['write_fsync_mibs'])
+    return [
+        ('upload >= 0.9 x min(md5, sha256, write+fsync)',
+         '%.0f vs %.0f MiB/s' % (r['upload_mibs'], 0.9 * floor),
+         r['upload_mibs'] >= 0.9 * floor),
+        ('chunked upload >= 0.9 x min(...)',
+         '%.0f vs %.0f MiB/s' % (r['upload_chunked_mibs'], 0.9 * floor),
+         r['upload_chunked_mibs'] >= 0.9 * floor),
+        ('download >= 0.7 x static server (%s)' % r['static_server'],
+         '%.0f vs %.0f MiB/s' % (r['download_mibs'], 0.7 * r['static_mibs']),
+         r['download_mibs'] >= 0.7 * r['static_mibs']),
+        ('detail p50 at many images <= 1.5 x at 100',
+         '%.2f vs %.2f ms' % (r['detail_many_ms'][0],
+                              1.5 * r['detail_100_ms'][0]),
+         r['detail_many_ms'][0] <= 1.5 * r['detail_100_ms'][0]),
+        ('HEAD p50 <= 5 ms', '%.2f ms' % r['head_ms'][0],
+         r['head_ms'][0] <= 5),
+        ('1 KiB GET p50 <= 5 ms', '%.2f ms' % r['get_1k_ms'][0],
+         r['get_1k_ms'][0] <= 5),
+        ('list p50 <= 5 ms (100 / many)', '%.2f / %.2f ms' % (
+            r['list_100_ms'][0], r['list_many_ms'][0]),
+         max(r['list_100_ms'][0], r['list_many_ms'][0]) <= 5),
+        ('metadata-only create >= 200/s', '%.0f/s' % r['create_per_s'],
+         r['create_per_s'] >= 200),
+        ('concurrent downloads >= 0.8 x one stream, 0 errors',
+         '%.0f vs %.0f MiB/s, %d errors' % (
+             r['concurrent_mibs'], 0.8 * r['one_stream_mibs'],
+             r['concurrent_errors']),
+         r['concurrent_mibs'] >= 0.8 * r['one_stream_mibs']
+         and r['concurrent_errors'] == 0),
+        ('peak RSS large within 5% of small, < 100 MiB',
+         '%.1f vs %.1f MiB' % (r['rss_large_mib'], r['rss_small_mib']),
+         r['rss_large_mib'] <= 1.05 * r['rss_small_mib']
+         and r['rss_large_mib'] < 100),
+    ]
+
+
+def print_table(r, args):
+    print()
+    print('measurements (%s)' % ('quick' if args.quick else 'full'))
+    rows = [
+        ('md5, one core', '%.0f MiB/s' % r['md5_mibs']),
+        ('sha256, one core', '%.0f MiB/s' % r['sha256_mibs']),
+        ('store disk write+fsync', '%.0f MiB/s' % r['write_fsync_mibs']),
+        ('upload %d MiB, Content-Length' % (args.small_image // MiB),
+         '%.0f MiB/s' % r['upload_mibs']),
+        ('upload, chunked', '%.0f MiB/s' % r['upload_chunked_mibs']),
+        ('download', '%.0f MiB/s' % r['download_mibs']),
+        ('static server (%s)' % r['static_server'],
+         '%.0f MiB/s' % r['static_mibs']),
+        ('one stream of %d MiB' % (args.stream_image // MiB),
+         '%.0f MiB/s' % r['one_stream_mibs']),
+        ('%d concurrent downloads of it' % args.streams,
+         '%.0f MiB/s, %d errors' % (r['concurrent_mibs'],
+                                    r['concurrent_errors'])),
+        ('HEAD p50/p95', '%.2f / %.2f ms' % tuple(r['head_ms'])),
+        ('1 KiB GET p50/p95', '%.2f / %.2f ms' % tuple(r['get_1k_ms'])),
+        ('list, 100 images p50/p95',
+         '%.2f / %.2f ms' % tuple(r['list_100_ms'])),
+        ('detail, 100 images p50/p95',
+         '%.2f / %.2f ms' % tuple(r['detail_100_ms'])),
+        ('list, %d images p50/p95' % args.many,
+         '%.2f / %.2f ms' % tuple(r['list_many_ms'])),
+        ('detail, %d images p50/p95' % args.many,
+         '%.2f / %.2f ms' % tuple(r['detail_many_ms'])),
+        ('metadata-only create', '%.0f per second' % r['create_per_s']),
+        ('peak RSS, %d MiB transfers' % (args.small_image // MiB),
+         '%.1f MiB' % r['rss_small_mib']),
+        ('peak RSS, %d MiB transfers' % (args.large_image // MiB),
+         '%.1f MiB' % r['rss_large_mib']),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print('  %-*s  %s' % (width, name, value))
+    print()
+    print('targets')
+    checks = verdicts(r)
+    width = max(len(name) for name, _, _ in checks)
+    for name, value, ok in checks:
+        print('  %-*s  %-28s %s' % (width, name, value,
+                                    'PASS' if ok else 'FAIL'))
+    return all(ok for _, _, ok in checks)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--quick', action='store_true',
+                        help='smaller sizes; under two minutes')
+    parser.add_argument('--json', default='bench-results.json',
+                        help='where to write the results')
+    parser.add_argument('--workdir', default=None,
+                        help='directory for the store and test files '
+                             '(default: the system temp dir)')
+    args = parser.parse_args()
+    args.small_image = (256 if args.quick else 1024) * MiB
+    args.large_image = (1024 if args.quick else 4096) * MiB
+    args.many = 20000 if args.quick else 100000
+    args.streams = 64
+    args.stream_image = (16 if args.quick else 64) * MiB
+    args.samples = 100 if args.quick else 300
+    results = run(args)
+    ok = print_table(results, args)
+    results['verdicts'] = [
+        {'target': n, 'value': v, 'pass': p} for n, v, p in verdicts(results)]
+    with open(args.json, 'w') as f:
+        json.dump(results, f, indent=2, default=str)
+    print('\nresults written to %s' % args.json)
+    return 0 if ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -13,17 +13,29 @@ from glance_v1.image import notifier
 from glance_v1.image import recovery
 from glance_v1.image import scrubber
 from glance_v1.image import service
+from glance_v1.image import sources
 from glance_v1.image import upload
 from glance_v1.image import validation
 from glance_v1.registry import api as registry_api
+from glance_v1.registry import crypt
 from glance_v1.registry.db import session
 from glance_v1 import store
 from glance_v1.store import filesystem
+from glance_v1.store import http
+from glance_v1.store import swift
 
 
 def _store_opts():
     return ('glance_store', list(itertools.chain(
-        store.store_opts, filesystem.filesystem_opts)))
+        store.store_opts, filesystem.filesystem_opts, http.http_opts,
+        swift.swift_opts)))
+
+
+def set_api_defaults():
+    """Defaults the API overrides in libraries' options (sample
+    generator hook)."""
+    config.set_middleware_defaults()
+    notifier.set_defaults()
 
 
 def list_api_opts():
@@ -35,7 +47,8 @@ def list_api_opts():
             registry_api.registry_opts, validation.size_cap_opts,
             upload.upload_opts, listing.listing_opts,
             notifier.notifier_opts, service.delete_opts,
-            recovery.recovery_opts, image_cache.cache_opts))),
+            recovery.recovery_opts, image_cache.cache_opts, service.copy_opts,
+            sources.source_opts, crypt.crypt_opts))),
         ('database', session.database_opts),
         ('image_format', validation.image_format_opts),
         ('paste_deploy', config.paste_deploy_opts),

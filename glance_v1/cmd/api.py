@@ -21,6 +21,7 @@ from oslo_log import log as logging  # noqa: E402
 from glance_v1.common import config  # noqa: E402
 from glance_v1.common import log  # noqa: E402
 from glance_v1.common import wsgi  # noqa: E402
+from glance_v1.image import notifier  # noqa: E402
 
 CONF = config.CONF
 LOG = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ def _exit_on_bad_value():
 
 
 def main(argv=None):
+    notifier.setup()
     config.parse_args(PROG, sys.argv[1:] if argv is None else argv)
     _exit_on_bad_value()
     log.setup(PROG)

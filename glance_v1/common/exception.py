@@ -112,6 +112,12 @@ class StorageWriteDenied(ServiceUnavailable):
     message = 'Permission to write image storage media denied.'
 
 
+class StoreUnavailable(ServiceUnavailable):
+    """A store's backend cannot be reached or refuses glance; the message
+    never carries credentials."""
+    message = 'The image store is unavailable: %(reason)s'
+
+
 class StoreError(GlanceException):
     """Base of failures raised by store drivers."""
 

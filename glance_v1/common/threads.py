@@ -3,22 +3,24 @@
 Hashing large buffers and writing or syncing files release the GIL but
 block the calling OS thread; under eventlet that thread is the hub, which
 would stall every other request. When eventlet has patched threading,
-such calls run in its pool of native threads; otherwise (tools, unit
-tests) they simply run in place.
+such calls run in its pool of native threads; otherwise (the scrubber,
+tools, unit tests) they simply run in place, and eventlet is not even
+imported: importing it from a worker thread leaves that thread unable to
+finish.
 """
 
-from eventlet import patcher
-from eventlet import tpool
-import eventlet
+import sys
 
 
 def _green():
-    return patcher.is_monkey_patched('thread')
+    patcher = sys.modules.get('eventlet.patcher')
+    return patcher is not None and patcher.is_monkey_patched('thread')
 
 
 def run(func, *args):
     """``func(*args)`` in a native thread, waiting for its result."""
     if _green():
+        from eventlet import tpool
         return tpool.execute(func, *args)
     return func(*args)
 
@@ -47,5 +49,7 @@ def start_all(funcs, arg):
         for func in funcs:
             func(arg)
         return _Done()
+    import eventlet
+    from eventlet import tpool
     return _All([eventlet.spawn(tpool.execute, func, arg)
                  for func in funcs])

@@ -4,16 +4,15 @@ image.update, image.delete, image.send, and image.upload/image.send at
 ``error`` level when they fail.
 
 Off unless ``[oslo_messaging_notifications] driver`` names a driver
-(``log``, ``messagingv2``, ...); the transport is built on the first
-event in each process, never before the workers fork.
+(``log``, ``messagingv2``, ...) and the process called ``setup()`` (the
+API server does); the transport is built on the first event in each
+process, never before the workers fork.
 """
 
 import datetime
 import logging
 
 from oslo_config import cfg
-import oslo_messaging
-from oslo_messaging import opts as messaging_opts
 
 LOG = logging.getLogger(__name__)
 
@@ -24,30 +23,53 @@ notifier_opts = [
 
 CONF = cfg.CONF
 CONF.register_opts(notifier_opts)
-# Registered now (not at the first event) so that a bad value stops the
-# service at start.
-for _group, _opts in messaging_opts.list_opts():
-    if _group == 'oslo_messaging_notifications':
-        CONF.register_opts(_opts, group=_group)
-
-# The exchange the reference's consumers bind to.
-oslo_messaging.set_transport_defaults('glance')
 
 _HIDDEN = ('location', 'location_data', 'properties')
 _SECRET_CONTEXT = ('auth_token', 'service_token')
+# None until the server calls setup(); then a Notifier, or False when no
+# driver is configured.
 _notifier = None
+_messaging = None
+
+
+def setup():
+    """Make events possible in this process (glance-api calls it before
+    loading its pipeline). oslo.messaging is imported here, not with this
+    module: it brings eventlet along, which tools and the scrubber, whose
+    threads are native, must not import."""
+    global _messaging
+    if _messaging is not None:
+        return
+    import oslo_messaging
+    from oslo_messaging import opts as messaging_opts
+    # Registered now (not at the first event) so that a bad value stops
+    # the service at start.
+    for group, opts in messaging_opts.list_opts():
+        if group == 'oslo_messaging_notifications':
+            CONF.register_opts(opts, group=group)
+    set_defaults()
+    _messaging = oslo_messaging
+
+
+def set_defaults():
+    """The exchange the reference's consumers bind to (also for the
+    sample generator)."""
+    import oslo_messaging
+    oslo_messaging.set_transport_defaults('glance')
 
 
 def _get():
     global _notifier
+    if _messaging is None:
+        return False
     if _notifier is None:
         drivers = [d for d in CONF.oslo_messaging_notifications.driver
                    if d != 'noop']
         if not drivers:
             _notifier = False
         else:
-            _notifier = oslo_messaging.Notifier(
-                oslo_messaging.get_notification_transport(CONF),
+            _notifier = _messaging.Notifier(
+                _messaging.get_notification_transport(CONF),
                 publisher_id=CONF.default_publisher_id,
                 # Bounded: a broker that is down delays, never hangs, a
                 # request.

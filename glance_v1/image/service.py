@@ -4,11 +4,13 @@ dicts and body streams and get image dicts back."""
 
 import logging
 
+import eventlet
 from oslo_config import cfg
 
 from glance_v1.common import exception
 from glance_v1.common import policy
 from glance_v1.image import notifier
+from glance_v1.image import sources
 from glance_v1.image import status
 from glance_v1.image import upload
 from glance_v1.image import validation
@@ -24,8 +26,25 @@ delete_opts = [
                      'removes the data scrub_time seconds later.'),
 ]
 
+copy_opts = [
+    cfg.IntOpt('copy_from_eventlet_pool', default=1024, min=1,
+               help='Image copies (x-glance-api-copy-from) one worker '
+                    'runs at the same time; more wait.'),
+]
+
 CONF = cfg.CONF
 CONF.register_opts(delete_opts)
+CONF.register_opts(copy_opts)
+
+_copy_pool = None
+
+
+def _spawn_copy(func, *args):
+    global _copy_pool
+    if _copy_pool is None:
+        _copy_pool = eventlet.GreenPool(CONF.copy_from_eventlet_pool)
+    _copy_pool.spawn_n(func, *args)
+
 
 # Request-only fields: they steer the request and are never stored.
 REQUEST_ONLY = ('store', 'copy_from', 'uri', 'location')
@@ -43,15 +62,17 @@ def _check_store(meta):
 
 
 def _sources(meta, body):
-    sources = [s for s in (body, meta.get('location'),
-                           meta.get('copy_from_url')) if s]
-    if len(sources) > 1:
+    """The external source URL of the request (validated), or None."""
+    has_location = 'location' in meta
+    copy_from = meta.get('copy_from_url')
+    if len([s for s in (body, has_location, copy_from) if s]) > 1:
         raise exception.Invalid(
             "It's invalid to provide multiple image sources.")
-    if meta.get('location') or meta.get('copy_from_url'):
-        url = meta.get('location') or meta.get('copy_from_url')
-        raise exception.Invalid("External sources are not supported: '%s'"
-                                % store_api.location.redact(url))
+    if has_location:
+        return sources.validate(meta.get('location'))
+    if copy_from:
+        return sources.validate(copy_from)
+    return None
 
 
 def _check_body(body):
@@ -106,25 +127,71 @@ class ImageService:
         _check_writable(ctx)
         self._check_policies(ctx, 'add_image', meta, body)
         _check_store(meta)
-        _sources(meta, body)
+        url = _sources(meta, body)
         if body is not None:
             _check_body(body)
+        if body is not None or url:
             validation.require_formats(meta)
 
         values = self._stored_values(meta)
         for key in ('status', 'deleted', 'deleted_at', 'os_hash_algo',
                     'os_hash_value'):
             values.pop(key, None)
-        if body is None and values.get('size') == 0:
+        if 'location' in meta:
+            values.update(self._location_values(url, values.get('size')))
+        elif url:
+            self._check_copy_source(url, values.get('size'))
+            values['status'] = status.QUEUED
+        elif body is None and values.get('size') == 0:
             values['status'] = status.ACTIVE
         else:
             values['status'] = status.QUEUED
         image = self.registry.image_create(ctx, values)
         notifier.info(ctx, 'image.create', image)
         if body is not None:
-            image = upload.upload(ctx, self.registry, image, body,
-                                  store_name=meta.get('store'))
+            image = self._upload(ctx, image, body, meta.get('store'))
+        elif url and 'location' not in meta:
+            _spawn_copy(self._copy, ctx, image, url, meta.get('store'))
         return image
+
+    @staticmethod
+    def _location_values(url, declared_size):
+        """An image served from ``url``: active at once, its size from the
+        remote server (§3, §4); no checksum is computed."""
+        size = sources.remote_size(url, declared_size)
+        return {'location': url, 'size': declared_size or size,
+                'status': status.ACTIVE}
+
+    @staticmethod
+    def _check_copy_source(url, declared_size):
+        """Before the copy starts: the source exists (404), agrees with a
+        declared size (409) and fits under image_size_cap (400)."""
+        validation.check_size_cap(sources.remote_size(url, declared_size))
+
+    def _upload(self, ctx, image, body, store_name):
+        """Every way image data comes in (request body, copy-from) goes
+        through here, so caps and quotas apply to all of them."""
+        return upload.upload(ctx, self.registry, image, body,
+                             store_name=store_name)
+
+    def _copy(self, ctx, image, url, store_name):
+        """Background copy of ``url`` into the store (copy-from); failures
+        leave the image killed, as an upload's do."""
+        try:
+            stream, length = sources.open_source(url)
+        except Exception as e:
+            LOG.warning('Cannot copy image %s from %s: %s', image['id'],
+                        store_api.location.redact(url), e)
+            upload.kill(ctx, self.registry, image['id'], status.QUEUED)
+            return
+        try:
+            self._upload(ctx, image, upload.Body(
+                stream, length, 'application/octet-stream'), store_name)
+        except Exception as e:
+            LOG.warning('Copy of image %s from %s failed: %s', image['id'],
+                        store_api.location.redact(url), e)
+        finally:
+            stream.close()
 
     # -- read ---------------------------------------------------------------
 
@@ -176,28 +243,42 @@ class ImageService:
         status.check_update(ctx, image, meta)
         if body is not None and image['status'] != status.QUEUED:
             raise exception.Conflict('Cannot upload to an unqueued image')
-        if (meta.get('location') or meta.get('copy_from_url')) and \
+        if ('location' in meta or meta.get('copy_from_url')) and \
                 image['status'] != status.QUEUED:
             raise exception.Invalid(
                 'Attempted to update Location field for an image not in '
                 'queued status.')
         _check_store(meta)
-        _sources(meta, body)
+        url = _sources(meta, body)
         if body is not None:
             _check_body(body)
-            validation.require_formats(dict(image, **meta))
             purge_props = False
+        if body is not None or url:
+            validation.require_formats(dict(image, **meta))
 
         values = self._stored_values(meta)
         for key in status.IMMUTABLE + status.SERVER_MANAGED:
             values.pop(key, None)
         values.setdefault('properties', {})
+        if 'location' in meta:
+            values.update(self._location_values(
+                url, meta.get('size') or image.get('size')))
+            image = self.registry.image_update(
+                ctx, image_id, values, purge_props=purge_props,
+                from_state=status.QUEUED)
+            for event_type in ('image.activate', 'image.update'):
+                notifier.info(ctx, event_type, image)
+            return image
+        if url:
+            self._check_copy_source(url,
+                                    meta.get('size') or image.get('size'))
         image = self.registry.image_update(ctx, image_id, values,
                                            purge_props=purge_props)
         if body is not None:
             # The upload announces the update once the image is active.
-            return upload.upload(ctx, self.registry, image, body,
-                                 store_name=meta.get('store'))
+            return self._upload(ctx, image, body, meta.get('store'))
+        if url:
+            _spawn_copy(self._copy, ctx, image, url, meta.get('store'))
         notifier.info(ctx, 'image.update', image)
         return image
 

@@ -135,16 +135,18 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
     try:
         store = (store_api.get_store(store_name) if store_name
                  else store_api.default_store())
+        # The store may use a known length to choose how to write (Swift:
+        # one object or segments); verify() still checks the declared size.
         with recovery.Lease(ctx, registry, image_id):
-            location, size = store.add(image_id, hashing, declared_size,
-                                       verify)
+            location, size = store.add(image_id, hashing,
+                                       declared_size or body.length, verify)
     except exception.GlanceException as e:
-        _kill(ctx, registry, image_id)
+        kill(ctx, registry, image_id)
         notifier.error(ctx, 'image.upload', str(e))
         raise e
     except Exception:
         LOG.exception('Failed to upload image %s', image_id)
-        _kill(ctx, registry, image_id)
+        kill(ctx, registry, image_id)
         message = 'Failed to upload image %s' % image_id
         notifier.error(ctx, 'image.upload', message)
         raise exception.GlanceException(message)
@@ -167,17 +169,17 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
         raise
     except Exception:
         _delete_data(store, location)
-        _kill(ctx, registry, image_id)
+        kill(ctx, registry, image_id)
         raise
     for event_type in ('image.upload', 'image.activate', 'image.update'):
         notifier.info(ctx, event_type, active)
     return active
 
 
-def _kill(ctx, registry, image_id):
+def kill(ctx, registry, image_id, from_state=status.SAVING):
     try:
         registry.image_update(ctx, image_id, {'status': status.KILLED},
-                              from_state=status.SAVING)
+                              from_state=from_state)
     except Exception as e:
         # The image may already be gone (deleted during the upload).
         LOG.warning('Unable to kill image %s: %s', image_id, e)

@@ -7,6 +7,8 @@ HTTP registry client are interchangeable.
 
 from oslo_config import cfg
 
+from glance_v1.registry import crypt
+
 registry_opts = [
     cfg.StrOpt('registry_backend', default='local',
                choices=[('local', 'in-process, over [database] connection')],
@@ -24,6 +26,9 @@ def get_registry():
     if _registry is None:
         from glance_v1.registry import local
         _registry = local.LocalRegistry()
+        if CONF.metadata_encryption_key:
+            _registry = crypt.EncryptingRegistry(
+                _registry, CONF.metadata_encryption_key)
     return _registry
 
 

@@ -23,8 +23,11 @@ CONF.register_opts(store_opts, group='glance_store')
 # does not load drivers it has not enabled.
 _DRIVERS = {
     'file': ('glance_v1.store.filesystem', 'FilesystemStore'),
+    'http': ('glance_v1.store.http', 'HttpStore'),
+    'swift': ('glance_v1.store.swift', 'SwiftStore'),
 }
-_SCHEMES = {'filesystem': 'file'}
+_SCHEMES = {'filesystem': 'file', 'https': 'http', 'swift+http': 'swift',
+            'swift+https': 'swift'}
 
 _stores = {}
 

@@ -9,6 +9,7 @@ import os
 
 from glance_v1.common import config
 from glance_v1.common import log
+from glance_v1.image import notifier
 
 PROG = 'glance-api'
 
@@ -18,6 +19,7 @@ def init_application():
     argv = []
     for name in (files.split(',') if files else []):
         argv += ['--config-file', name.strip()]
+    notifier.setup()
     config.parse_args(PROG, argv)
     log.setup(PROG)
     app = config.load_paste_app(PROG)

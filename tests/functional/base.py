@@ -4,6 +4,7 @@ spoken to over HTTP."""
 import http.client
 import json
 import socket
+import time
 
 import testtools
 
@@ -99,6 +100,26 @@ class FunctionalTest(testtools.TestCase):
     def raw_socket(self, api=None):
         api = api or self.api
         return socket.create_connection(('127.0.0.1', api.port), timeout=30)
+
+    def start_raw_upload(self, length_header):
+        """A socket that has sent the headers of an image upload with
+        ``length_header`` (a Content-Length or Transfer-Encoding line)."""
+        sock = self.raw_socket()
+        sock.sendall(b'POST /v1/images HTTP/1.1\r\nHost: x\r\n'
+                     b'Content-Type: application/octet-stream\r\n'
+                     b'x-image-meta-disk_format: raw\r\n'
+                     b'x-image-meta-container_format: bare\r\n'
+                     + length_header + b'\r\n\r\n')
+        return sock
+
+    def assertStoreBecomes(self, expected, timeout=15):
+        """The store holds ``expected`` (store_files()) within
+        ``timeout``: the server notices a dropped client asynchronously."""
+        deadline = time.monotonic() + timeout
+        while self.api.store_files() != expected and \
+                time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(expected, self.api.store_files())
 
     def image_status(self, image_id, headers=None):
         resp = self.request('HEAD', '/v1/images/%s' % image_id, headers)

@@ -9,7 +9,6 @@ import socket
 import uuid
 
 from oslo_config import cfg
-import oslo_messaging
 import testtools
 
 from tests.functional import base
@@ -142,6 +141,9 @@ class TestRabbitMQ(EventsMixin, base.FunctionalTest):
                 self.fail('RabbitMQ is not running at %s:%d' % RABBIT)
             raise testtools.TestCase.skipException(
                 'RabbitMQ is not running at %s:%d' % RABBIT)
+        # Imported here: oslo.messaging loads oslo.service's eventlet
+        # backend, which must stay out of the other tests' process.
+        import oslo_messaging
         self.topic = 'glance-v1-test-%s' % uuid.uuid4().hex[:12]
         conf = cfg.ConfigOpts()
         conf([], default_config_files=[])

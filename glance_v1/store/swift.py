@@ -1,0 +1,478 @@
+"""Swift store: images as objects in one Swift account (single tenant).
+
+Up to ``swift_store_large_object_size`` (when the size is declared) an image
+is one object. Larger images, and images of unknown size, are uploaded as
+segments of ``swift_store_large_object_chunk_size`` into
+``<container>_segments`` under ``<image id>/<upload nonce>/`` and made
+visible by a Static Large Object manifest at ``<container>/<image id>``,
+which is written only after ``verify`` passed. Every failure removes what
+the upload wrote, so no object and no segment outlives a failed upload.
+
+Locations name the cluster and the object, never the credentials: those
+are read from the configuration on every use, so rotating the key needs no
+database change, and user-supplied ``swift`` locations are refused
+(``glance_v1.image.sources``) since they would read through glance's own
+account.
+"""
+
+import hashlib
+import json
+import logging
+import socket
+import threading
+import uuid
+
+from oslo_config import cfg
+import requests
+from swiftclient import client as swift_client
+from swiftclient import exceptions as swift_exc
+
+from glance_v1.common import exception
+from glance_v1.store import base
+from glance_v1.store import location
+
+LOG = logging.getLogger(__name__)
+MiB = 1024 * 1024
+
+swift_opts = [
+    cfg.StrOpt('swift_store_auth_address',
+               help='Auth endpoint: the tempauth/swauth URL '
+                    '(http://host:8080/auth/v1.0) or the Keystone URL.'),
+    cfg.StrOpt('swift_store_auth_version', default='2',
+               choices=['1', '2', '3'],
+               help='Auth protocol: 1 (tempauth/swauth), 2 or 3 '
+                    '(Keystone).'),
+    cfg.StrOpt('swift_store_user',
+               help='"account:user" (auth 1) or "project:user" '
+                    '(Keystone).'),
+    cfg.StrOpt('swift_store_key', secret=True,
+               help='Key or password of swift_store_user.'),
+    cfg.StrOpt('swift_store_user_domain_name', default='Default',
+               help='Keystone v3 domain of the user.'),
+    cfg.StrOpt('swift_store_project_domain_name', default='Default',
+               help='Keystone v3 domain of the project.'),
+    cfg.StrOpt('swift_store_region',
+               help='Region of the object-store endpoint (Keystone).'),
+    cfg.StrOpt('swift_store_endpoint_type', default='publicURL',
+               choices=['publicURL', 'adminURL', 'internalURL'],
+               help='Endpoint type taken from the Keystone catalog.'),
+    cfg.StrOpt('swift_store_service_type', default='object-store',
+               help='Service type taken from the Keystone catalog.'),
+    cfg.BoolOpt('swift_store_auth_insecure', default=False,
+                help='Skip TLS certificate checks (tests only).'),
+    cfg.StrOpt('swift_store_cacert',
+               help='CA bundle for TLS connections to Swift.'),
+    cfg.StrOpt('swift_store_container', default='glance',
+               help='Container that holds the images; segments go to '
+                    '"<container>_segments".'),
+    cfg.BoolOpt('swift_store_create_container_on_put', default=False,
+                help='Create the containers on first upload when missing.'),
+    cfg.IntOpt('swift_store_large_object_size', default=5 * 1024, min=1,
+               help='Images larger than this many MB (or of unknown size) '
+                    'are uploaded as segmented large objects.'),
+    cfg.IntOpt('swift_store_large_object_chunk_size', default=200, min=1,
+               help='Segment size of large objects, in MB.'),
+    cfg.IntOpt('swift_store_retry_get_count', default=0, min=0,
+               help='Times a download interrupted mid-way is resumed '
+                    'from where it stopped.'),
+    cfg.IntOpt('swift_store_retries', default=3, min=0,
+               help='Retries (with backoff from 1 s) of a Swift request '
+                    'that failed on a transient error: connection '
+                    'failure, 5xx, 408, 429.'),
+    cfg.FloatOpt('swift_store_timeout', default=60.0, min=1,
+                 help='Seconds to wait for Swift on one connection.'),
+    cfg.IntOpt('swift_store_chunk_size', default=MiB, min=4096,
+               help='Bytes read from Swift at a time on download.'),
+]
+
+CONF = cfg.CONF
+CONF.register_opts(swift_opts, group='glance_store')
+
+# swiftclient logs failed requests with the first characters of the
+# X-Auth-Key / X-Auth-Token headers; show none of them.
+swift_client.logger_settings['reveal_sensitive_prefix'] = 0
+
+_TRANSIENT = (socket.error, requests.RequestException)
+
+
+class _Upload:
+    """One segment (or the whole object) as a PUT body: pulls up to
+    ``limit`` bytes from the upload's chunk iterator.
+
+    swiftclient may retry the PUT; that is only sound while nothing has
+    been sent, which ``reset`` checks. An error of the input itself (client
+    gone, size cap) is kept so it is raised as is, not as a Swift error.
+    """
+
+    def __init__(self, source, limit):
+        self.source = source
+        self.limit = limit
+        self.sent = 0
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.error = None
+
+    def __iter__(self):
+        while self.limit is None or self.sent < self.limit:
+            try:
+                chunk = self.source.take(
+                    None if self.limit is None else self.limit - self.sent)
+            except Exception as e:
+                self.error = e
+                raise
+            if not chunk:
+                return
+            self.sent += len(chunk)
+            self.md5.update(chunk)
+            yield chunk
+
+    def reset(self, *args, **kwargs):
+        if self.sent:
+            raise exception.StoreUnavailable(
+                reason='the connection to Swift broke during an upload')
+
+
+class _Source:
+    """The upload's chunks, with a one-chunk look-ahead so that a segment
+    is started only when data remains and split at exact byte counts."""
+
+    def __init__(self, chunks):
+        self.chunks = iter(chunks)
+        self.pending = b''
+        self.total = 0
+
+    def has_more(self):
+        while not self.pending:
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                return False
+            self.pending = chunk
+        return True
+
+    def take(self, most):
+        if not self.has_more():
+            return b''
+        if most is None or len(self.pending) <= most:
+            chunk, self.pending = self.pending, b''
+        else:
+            chunk = self.pending[:most]
+            self.pending = self.pending[most:]
+        self.total += len(chunk)
+        return chunk
+
+
+class SwiftStore(base.Store):
+    scheme = 'swift'
+
+    def __init__(self, conf):
+        super().__init__(conf)
+        opts = conf.glance_store
+        if not (opts.swift_store_auth_address and opts.swift_store_user
+                and opts.swift_store_key):
+            raise exception.StoreError(
+                'The swift store needs swift_store_auth_address, '
+                'swift_store_user and swift_store_key in [glance_store].')
+        self.auth_address = opts.swift_store_auth_address.rstrip('/')
+        if '://' not in self.auth_address:
+            self.auth_address = 'https://' + self.auth_address
+        self.container = opts.swift_store_container
+        self.segments = self.container + '_segments'
+        self.large_size = opts.swift_store_large_object_size * MiB
+        self.segment_size = opts.swift_store_large_object_chunk_size * MiB
+        self.chunk_size = opts.swift_store_chunk_size
+        self._auth = (None, None)
+        self._auth_lock = threading.Lock()
+        self._containers_ok = False
+
+    # -- connections ------------------------------------------------------
+
+    def _connection(self, retries=None):
+        """A new swiftclient connection (they are not safe to share between
+        green threads), reusing the last token."""
+        opts = self.conf.glance_store
+        version = opts.swift_store_auth_version
+        user = opts.swift_store_user
+        os_options = {'endpoint_type': opts.swift_store_endpoint_type,
+                      'service_type': opts.swift_store_service_type}
+        if opts.swift_store_region:
+            os_options['region_name'] = opts.swift_store_region
+        tenant = None
+        if version != '1' and ':' in user:
+            tenant, user = user.split(':', 1)
+            if version == '3':
+                os_options.update(
+                    project_name=tenant,
+                    user_domain_name=opts.swift_store_user_domain_name,
+                    project_domain_name=opts.swift_store_project_domain_name)
+        url, token = self._auth
+        return swift_client.Connection(
+            authurl=self.auth_address, user=user, key=opts.swift_store_key,
+            tenant_name=tenant, auth_version=version, os_options=os_options,
+            preauthurl=url, preauthtoken=token,
+            retries=opts.swift_store_retries if retries is None else retries,
+            starting_backoff=1, max_backoff=8,
+            insecure=opts.swift_store_auth_insecure,
+            cacert=opts.swift_store_cacert, timeout=opts.swift_store_timeout)
+
+    def _keep_auth(self, conn):
+        if conn.url and conn.token:
+            with self._auth_lock:
+                self._auth = (conn.url, conn.token)
+
+    def _call(self, method, *args, **kwargs):
+        """Run one swiftclient call, mapping its failures to ours."""
+        conn = self._connection()
+        try:
+            return getattr(conn, method)(*args, **kwargs)
+        except Exception as e:
+            raise self._translate(e)
+        finally:
+            self._keep_auth(conn)
+            conn.close()
+
+    def _translate(self, error, not_found=None):
+        if isinstance(error, exception.GlanceException):
+            return error
+        if isinstance(error, swift_exc.ClientException):
+            status = error.http_status
+            if status == 404:
+                return not_found or exception.NotFound(
+                    'Image data not found in Swift')
+            if status in (401, 403):
+                self._auth = (None, None)
+                return exception.StoreUnavailable(
+                    reason='Swift refused the credentials of glance-api')
+            if status in (413, 507):
+                return exception.StorageFull(
+                    reason='Swift refused the data (%s)' % status)
+            if status is None or status >= 500 or status in (408, 429):
+                return exception.StoreUnavailable(
+                    reason='Swift is not answering (%s)'
+                    % (status or 'no response'))
+            return exception.StoreError('Swift answered %s' % status)
+        if isinstance(error, _TRANSIENT):
+            return exception.StoreUnavailable(reason='cannot reach Swift')
+        # Unknown errors are logged by the caller's handler; make sure
+        # no message of a third-party library carries the key.
+        return exception.StoreError(self._scrub(str(error)))
+
+    def _scrub(self, text):
+        key = self.conf.glance_store.swift_store_key
+        return text.replace(key, '***') if key else text
+
+    # -- paths ------------------------------------------------------------
+
+    def _object_of(self, uri):
+        auth, container, obj = location.swift_parts(uri)
+        if auth.rstrip('/') != self.auth_address or container != \
+                self.container:
+            # Never send glance's credentials to another cluster.
+            raise exception.NotFound(
+                'Image location %s is not in the configured Swift store'
+                % location.redact(uri))
+        return obj
+
+    def _ensure_containers(self):
+        if self._containers_ok:
+            return
+        for name in (self.container, self.segments):
+            try:
+                self._call('head_container', name)
+            except exception.NotFound:
+                if not self.conf.glance_store.\
+                        swift_store_create_container_on_put:
+                    raise exception.StoreError(
+                        'Swift container %s does not exist; create it or '
+                        'set swift_store_create_container_on_put' % name)
+                self._call('put_container', name)
+        self._containers_ok = True
+
+    # -- add --------------------------------------------------------------
+
+    def add(self, image_id, chunks, size, verify):
+        self._ensure_containers()
+        try:
+            self._call('head_object', self.container, image_id)
+        except exception.NotFound:
+            pass
+        else:
+            raise exception.Duplicate(
+                'Attempt to upload duplicate image: %s' % image_id)
+        source = _Source(chunks)
+        if size and size <= self.large_size:
+            return self._add_single(image_id, source, verify)
+        return self._add_segmented(image_id, source, verify)
+
+    def _put(self, container, name, body):
+        """PUT one body; the input's own error wins over Swift's."""
+        conn = self._connection()
+        try:
+            etag = conn.put_object(container, name, body,
+                                   content_type='application/octet-stream')
+        except Exception as e:
+            if body.error is not None:
+                raise body.error
+            # A 404 on PUT: the container went away since we checked.
+            self._containers_ok = False
+            raise self._translate(e, exception.StoreError(
+                'Swift container %s disappeared' % container))
+        finally:
+            self._keep_auth(conn)
+            conn.close()
+        if body.error is not None:
+            raise body.error
+        if etag != body.md5.hexdigest():
+            raise exception.StoreError(
+                'Swift stored %s/%s with md5 %s, glance sent %s'
+                % (container, name, etag, body.md5.hexdigest()))
+        return etag
+
+    def _add_single(self, image_id, source, verify):
+        body = _Upload(source, None)
+        try:
+            self._put(self.container, image_id, body)
+            verify(source.total)
+        except BaseException:
+            self._remove(self.container, image_id)
+            raise
+        return self._uri(image_id), source.total
+
+    def _add_segmented(self, image_id, source, verify):
+        prefix = '%s/%s/' % (image_id, uuid.uuid4().hex)
+        names, manifest = [], []
+        try:
+            while source.has_more() or not names:
+                names.append('%s%08d' % (prefix, len(names) + 1))
+                body = _Upload(source, self.segment_size)
+                etag = self._put(self.segments, names[-1], body)
+                manifest.append({'path': '/%s/%s' % (self.segments,
+                                                     names[-1]),
+                                 'etag': etag, 'size_bytes': body.sent})
+            verify(source.total)
+            if source.total:
+                self._call('put_object', self.container, image_id,
+                           json.dumps(manifest),
+                           query_string='multipart-manifest=put',
+                           content_type='application/octet-stream')
+            else:
+                # SLO wants a non-empty segment: an empty image is a plain
+                # empty object.
+                self._put(self.container, image_id,
+                          _Upload(_Source(()), None))
+                self._remove(self.segments, names.pop())
+        except BaseException:
+            self._remove(self.container, image_id)
+            for name in names:
+                self._remove(self.segments, name)
+            raise
+        return self._uri(image_id), source.total
+
+    def _remove(self, container, name):
+        """Best-effort cleanup of something an upload wrote."""
+        try:
+            self._call('delete_object', container, name)
+        except exception.NotFound:
+            pass
+        except Exception as e:
+            LOG.error('Could not remove %s/%s from Swift: %s',
+                      container, name, e)
+
+    def _uri(self, image_id):
+        return location.swift_uri(self.auth_address, self.container,
+                                  image_id)
+
+    # -- get --------------------------------------------------------------
+
+    def get(self, location_uri, offset=0, length=None):
+        obj = self._object_of(location_uri)
+        headers = {}
+        if offset or length is not None:
+            end = '' if length is None else offset + length - 1
+            headers['Range'] = 'bytes=%d-%s' % (offset, end)
+        resp_headers, body = self._open(obj, headers)
+        size = int(resp_headers.get('content-length', 0))
+        if 'content-range' in resp_headers:
+            size = int(resp_headers['content-range'].rsplit('/', 1)[1])
+        remaining = size - offset if length is None else length
+        return self._read(obj, body, offset, remaining), size
+
+    def _open(self, obj, headers):
+        conn = self._connection()
+        try:
+            resp_headers, body = conn.get_object(
+                self.container, obj, resp_chunk_size=self.chunk_size,
+                headers=headers)
+        except Exception as e:
+            conn.close()
+            raise self._translate(e, exception.NotFound(
+                'Image data %s not found in Swift' % obj))
+        self._keep_auth(conn)
+        return resp_headers, body
+
+    def _read(self, obj, body, offset, remaining):
+        """Stream ``remaining`` bytes from ``offset``, resuming with a
+        range request up to swift_store_retry_get_count times."""
+        retries = self.conf.glance_store.swift_store_retry_get_count
+        try:
+            while remaining > 0:
+                try:
+                    for chunk in body:
+                        chunk = chunk[:remaining]
+                        offset += len(chunk)
+                        remaining -= len(chunk)
+                        yield chunk
+                        if remaining <= 0:
+                            return
+                    return
+                except Exception as e:
+                    if retries <= 0:
+                        LOG.error('Download of %s from Swift broke: %s',
+                                  obj, self._scrub(str(e)))
+                        return
+                    retries -= 1
+                    body.close()
+                    LOG.warning('Resuming download of %s at byte %d',
+                                obj, offset)
+                    _h, body = self._open(obj, {
+                        'Range': 'bytes=%d-%d' % (offset,
+                                                  offset + remaining - 1)})
+        finally:
+            body.close()
+
+    def get_size(self, location_uri):
+        obj = self._object_of(location_uri)
+        headers = self._call('head_object', self.container, obj)
+        return int(headers.get('content-length', 0))
+
+    # -- delete -----------------------------------------------------------
+
+    def delete(self, location_uri):
+        """Remove the object and every segment of the image, including
+        those of earlier uploads that died half way."""
+        obj = self._object_of(location_uri)
+        try:
+            self._call('delete_object', self.container, obj)
+        finally:
+            self._delete_segments(obj)
+
+    def _delete_segments(self, image_id):
+        try:
+            _h, listing = self._call('get_container', self.segments,
+                                     prefix=image_id + '/',
+                                     full_listing=True)
+        except exception.NotFound:
+            return
+        for item in listing:
+            self._remove(self.segments, item['name'])
+
+    def objects(self):
+        """Names in the image and segment containers (for operators and
+        tests checking that nothing was orphaned)."""
+        found = []
+        for name in (self.container, self.segments):
+            try:
+                _h, listing = self._call('get_container', name,
+                                         full_listing=True)
+            except exception.NotFound:
+                continue
+            found.extend('%s/%s' % (name, item['name']) for item in listing)
+        return found

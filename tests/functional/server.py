@@ -18,6 +18,7 @@ from tests import db
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
+PASTE = os.path.join(REPO, 'etc', 'glance-api-paste.ini')
 
 
 # GLANCE_V1_TEST_STORE=swift runs every functional test with images in the

@@ -71,9 +71,10 @@ def _chunks(body, limit, limit_error):
 class _Hashing:
     """Pass chunks through while computing md5 and the secure hash.
 
-    Both hashes of a chunk run in native threads while the store writes
-    that chunk, so an upload moves at the pace of the slowest of the
-    three rather than of their sum.
+    Each hash runs in a native thread of its own while the store writes,
+    so an upload moves at the pace of the slowest of the three rather
+    than of their sum. The digests are ready once the chunks are
+    exhausted.
     """
 
     def __init__(self, chunks):
@@ -82,17 +83,16 @@ class _Hashing:
         self.secure = hashlib.new(CONF.hashing_algorithm)
 
     def __iter__(self):
-        hashing = None
+        feeders = [threads.Feeder(self.md5.update),
+                   threads.Feeder(self.secure.update)]
         try:
             for chunk in self.chunks:
-                if hashing is not None:
-                    hashing.wait()
-                hashing = threads.start_all(
-                    (self.md5.update, self.secure.update), chunk)
+                for feeder in feeders:
+                    feeder.feed(chunk)
                 yield chunk
         finally:
-            if hashing is not None:
-                hashing.wait()
+            for feeder in feeders:
+                feeder.finish()
 
 
 def _size_cap_error():

@@ -9,6 +9,7 @@ from glance_v1.common import context
 from glance_v1.common import wsgi
 from glance_v1 import image_cache
 from glance_v1.image import listing
+from glance_v1.image import notifier
 from glance_v1.image import protections
 from glance_v1.image import quota
 from glance_v1.image import recovery
@@ -33,6 +34,13 @@ def _store_opts():
         swift.swift_opts)))
 
 
+def set_api_defaults():
+    """Defaults the API overrides in libraries' options (sample
+    generator hook)."""
+    config.set_middleware_defaults()
+    notifier.set_defaults()
+
+
 def list_api_opts():
     return [
         ('DEFAULT', list(itertools.chain(
@@ -42,7 +50,7 @@ def list_api_opts():
             registry_api.registry_opts,
             registry_client.registry_client_opts, validation.size_cap_opts,
             upload.upload_opts, listing.listing_opts, quota.quota_opts,
-            protections.protection_opts,
+            protections.protection_opts, notifier.notifier_opts,
             service.delete_opts, service.download_opts,
             recovery.recovery_opts,
             image_cache.cache_opts, service.copy_opts, sources.source_opts,

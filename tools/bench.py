@@ -314,6 +314,9 @@ def fill_images(db_url, count):
                 rows = []
         if rows:
             conn.execute(sa.insert(models.Image), rows)
+        if engine.dialect.name == 'sqlite':
+            # Fresh statistics, as a long-lived database would have.
+            conn.exec_driver_sql('ANALYZE')
     engine.dispose()
 
 

@@ -19,7 +19,7 @@ VERSIONS = (('v1.1', 'DEPRECATED'), ('v1.0', 'DEPRECATED'))
 
 
 def versions_document(req):
-    base = (CONF.public_endpoint or req.host_url).rstrip('/')
+    base = (CONF.public_endpoint or req.application_url).rstrip('/')
     return {'versions': [
         {'id': vid, 'status': state,
          'links': [{'rel': 'self', 'href': base + '/v1/'}]}

@@ -1,11 +1,34 @@
 """glance-api: the v1 Images API server."""
 
+import ctypes
+import ctypes.util
 import os
 import warnings
 
 # The service resolves few names (copy-from sources at most); eventlet's
 # green DNS would pull in dnspython and ~8 MiB of resident memory.
 os.environ.setdefault('EVENTLET_NO_GREENDNS', 'yes')
+
+
+
+def _return_buffers_to_the_os():
+    """Image data moves in chunks of about a megabyte. glibc serves such
+    blocks from its heap once a freed mmap raised its threshold, and then
+    keeps the memory after many concurrent transfers; a fixed threshold
+    keeps every large chunk mmapped, so it goes back to the system as soon
+    as it is freed."""
+    libc_name = ctypes.util.find_library('c')
+    if not libc_name:
+        return
+    try:
+        libc = ctypes.CDLL(libc_name)
+        m_mmap_threshold = -3
+        libc.mallopt(m_mmap_threshold, 128 * 1024)
+    except (OSError, AttributeError):
+        pass
+
+
+_return_buffers_to_the_os()
 
 with warnings.catch_warnings():
     # eventlet warns that it is in maintenance mode on every import.
@@ -22,6 +45,7 @@ from glance_v1.common import config  # noqa: E402
 from glance_v1.common import log  # noqa: E402
 from glance_v1.common import wsgi  # noqa: E402
 from glance_v1.registry import api as registry_api  # noqa: E402
+from glance_v1.image import notifier  # noqa: E402
 
 CONF = config.CONF
 LOG = logging.getLogger(__name__)
@@ -79,22 +103,32 @@ def prepare(uses_database, recovers_uploads):
         sys.exit(1)
 
 
+def _exit_on_bad_value():
+    error = config.check_values()
+    if error:
+        wsgi.exit_with(error)
+
+
 def serve(prog, default_port, argv, uses_database, recovers_uploads=False):
     """Parse the config, load the paste app, prepare the database (when
     this process opens it) and serve until stopped. ``uses_database`` is
     called once the configuration is parsed."""
     config.parse_args(prog, sys.argv[1:] if argv is None else argv)
+    _exit_on_bad_value()
     log.setup(prog)
     try:
         config.load_paste_app(prog)
     except Exception as e:
         wsgi.exit_with(str(e))
+    # Loading the pipeline registers the options of its middleware.
+    _exit_on_bad_value()
     prepare(uses_database(), recovers_uploads)
     server = wsgi.Server(lambda: config.load_paste_app(prog), default_port)
     server.run()
 
 
 def main(argv=None):
+    notifier.setup()
     # With a remote registry, the database is glance-registry's business.
     serve(PROG, DEFAULT_PORT, argv,
           lambda: registry_api.CONF.registry_backend == 'local',

@@ -25,31 +25,52 @@ def run(func, *args):
     return func(*args)
 
 
-class _Done:
+class Feeder:
+    """Calls ``func(item)`` for each item fed to it, in order, in a native
+    thread of its own, so that work which releases the GIL (hashing) runs
+    beside the request's green thread without a round trip per item.
 
-    @staticmethod
-    def wait():
-        return None
+    At most ``depth`` items wait; feeding more yields to other green
+    threads until one is taken, which bounds the memory held. Without
+    eventlet the calls simply happen in place.
+    """
 
+    def __init__(self, func, depth=4):
+        self.func = func
+        self.thread = None
+        if _green():
+            from eventlet import patcher
+            queue = patcher.original('queue')
+            threading = patcher.original('threading')
+            self._full = queue.Full
+            self.queue = queue.Queue(depth)
+            self.thread = threading.Thread(target=self._loop, daemon=True)
+            self.thread.start()
 
-class _All:
+    def _loop(self):
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            self.func(item)
 
-    def __init__(self, threads):
-        self.threads = threads
+    def feed(self, item):
+        if self.thread is None:
+            self.func(item)
+            return
+        import eventlet
+        while True:
+            try:
+                self.queue.put_nowait(item)
+                return
+            except self._full:
+                eventlet.sleep(0.0005)
 
-    def wait(self):
-        for thread in self.threads:
-            thread.wait()
-
-
-def start_all(funcs, arg):
-    """Start ``f(arg)`` for every ``f`` in parallel native threads; the
-    returned handle's ``wait()`` returns once all have finished."""
-    if not _green():
-        for func in funcs:
-            func(arg)
-        return _Done()
-    import eventlet
-    from eventlet import tpool
-    return _All([eventlet.spawn(tpool.execute, func, arg)
-                 for func in funcs])
+    def finish(self):
+        """Wait until every item fed so far has been handled."""
+        if self.thread is None:
+            return
+        import eventlet
+        self.feed(None)
+        while self.thread.is_alive():
+            eventlet.sleep(0.0005)

@@ -69,8 +69,10 @@ def bind_socket(default_port):
     port = CONF.bind_port or default_port
     info = socket.getaddrinfo(host, port, socket.AF_UNSPEC,
                               socket.SOCK_STREAM)[0]
+    # No SO_REUSEPORT: a second server on a taken port must fail to
+    # start, not silently share the port with the first.
     sock = eventlet.listen(info[-1], family=info[0],
-                           backlog=CONF.backlog)
+                           backlog=CONF.backlog, reuse_port=False)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     if hasattr(socket, 'TCP_KEEPIDLE'):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE,
@@ -208,6 +210,9 @@ class Server:
                 CONF.reload_config_files()
                 continue
             server.kill()
+            # New clients are refused (or go to a sibling worker) while
+            # the requests in flight finish.
+            self.sock.close()
             self._drain(app)
             return
 
@@ -229,7 +234,12 @@ class Server:
     # -- process management -----------------------------------------------
 
     def run(self):
-        self.sock = bind_socket(self.default_port)
+        try:
+            self.sock = bind_socket(self.default_port)
+        except OSError as e:
+            exit_with('Cannot listen on %s:%s: %s' % (
+                CONF.bind_host, CONF.bind_port or self.default_port,
+                e.strerror or e))
         signal.signal(signal.SIGTERM, self._on_term)
         signal.signal(signal.SIGINT, self._on_term)
         signal.signal(signal.SIGHUP, self._on_hup)
@@ -263,6 +273,7 @@ class Server:
             self._spawn_child()
         while self.children:
             if self._stopping:
+                self.sock.close()
                 self._signal_children(signal.SIGTERM)
                 self._reap(block=True)
                 continue

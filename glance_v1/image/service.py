@@ -10,6 +10,7 @@ from oslo_config import cfg
 
 from glance_v1.common import exception
 from glance_v1.common import policy
+from glance_v1.image import notifier
 from glance_v1.image import protections
 from glance_v1.image import quota
 from glance_v1.image import sources
@@ -172,6 +173,7 @@ class ImageService:
         else:
             values['status'] = status.QUEUED
         image = self.registry.image_create(ctx, values)
+        notifier.info(ctx, 'image.create', image)
         if body is not None:
             image = self._upload(ctx, image, body, meta.get('store'))
         elif url and 'location' not in meta:
@@ -250,10 +252,11 @@ class ImageService:
         return protections.readable(ctx, image)
 
     @staticmethod
-    def data(image, offset=0, length=None):
+    def data(image, offset=0, length=None, ctx=None, destination_ip=None):
         """Chunks of ``image``'s bytes (all, or ``length`` from
         ``offset``); they raise rather than end short, so a truncated file
-        is never served as complete."""
+        is never served as complete. Once they end, image.send tells how
+        many bytes ``ctx`` at ``destination_ip`` received."""
         if not image['size']:
             return iter(())
         if not image['location']:
@@ -261,14 +264,15 @@ class ImageService:
         store = store_api.get_store_for_location(image['location'])
         chunks, _ = store.get(image['location'], offset, length)
         expected = image['size'] - offset if length is None else length
-        chunks = _size_checked(chunks, expected, image['id'])
         algo = image.get('os_hash_algo')
         if CONF.verify_download_hash and image.get('os_hash_value') and \
                 algo in hashlib.algorithms_guaranteed and not offset and \
                 length is None:
+            # Inside the size check, so image.send counts only the bytes
+            # that really went out.
             chunks = _hash_checked(chunks, hashlib.new(algo),
                                    image['os_hash_value'], image['id'])
-        return chunks
+        return sending(chunks, image, expected, ctx, destination_ip)
 
     def list(self, ctx, filters, marker, limit, sort_key, sort_dir):
         policy.enforce(ctx, 'get_images')
@@ -312,18 +316,24 @@ class ImageService:
         if 'location' in meta:
             values.update(self._location_values(
                 url, meta.get('size') or image.get('size')))
-            return protections.readable(ctx, self.registry.image_update(
+            image = self.registry.image_update(
                 ctx, image_id, values, purge_props=purge_props,
-                from_state=status.QUEUED))
+                from_state=status.QUEUED)
+            for event_type in ('image.activate', 'image.update'):
+                notifier.info(ctx, event_type, image)
+            return protections.readable(ctx, image)
         if url:
             self._check_copy_source(url,
                                     meta.get('size') or image.get('size'))
         image = self.registry.image_update(ctx, image_id, values,
                                            purge_props=purge_props)
         if body is not None:
-            image = self._upload(ctx, image, body, meta.get('store'))
-        elif url:
+            # The upload announces the update once the image is active.
+            return protections.readable(
+                ctx, self._upload(ctx, image, body, meta.get('store')))
+        if url:
             _spawn_copy(self._copy, ctx, image, url, meta.get('store'))
+        notifier.info(ctx, 'image.update', image)
         return protections.readable(ctx, image)
 
     # -- delete -------------------------------------------------------------
@@ -336,9 +346,11 @@ class ImageService:
         if CONF.delayed_delete and image['location_data']:
             # The registry's ownership check happens in image_destroy;
             # the data stays for glance-scrubber.
-            return self.registry.image_destroy(
+            image = self.registry.image_destroy(
                 ctx, image_id, status=status.PENDING_DELETE,
                 location_status=status.PENDING_DELETE)
+            notifier.info(ctx, 'image.delete', image)
+            return image
         original = image['status']
         # The status change is the authorisation check: it must pass
         # before any data is removed (OSSA-2012-017).
@@ -351,7 +363,9 @@ class ImageService:
         except Exception:
             self.registry.image_update(ctx, image_id, {'status': original})
             raise
-        return self.registry.image_destroy(ctx, image_id)
+        image = self.registry.image_destroy(ctx, image_id)
+        notifier.info(ctx, 'image.delete', image)
+        return image
 
     @staticmethod
     def _delete_data(url):
@@ -362,7 +376,16 @@ class ImageService:
                         store_api.location.redact(url))
 
 
-def _size_checked(chunks, expected, image_id):
+def sending(chunks, image, expected, ctx, destination_ip):
+    """``chunks`` of ``image`` on their way to a client: checked to add
+    up to ``expected`` bytes and announced by image.send once done (the
+    cache serves its hits through this too)."""
+    return _size_checked(chunks, expected, image['id'],
+                         lambda sent: notifier.sent(
+                             ctx, image, sent, expected, destination_ip))
+
+
+def _size_checked(chunks, expected, image_id, on_end):
     sent = 0
     try:
         for chunk in chunks:
@@ -376,6 +399,7 @@ def _size_checked(chunks, expected, image_id):
         close = getattr(chunks, 'close', None)
         if close is not None:
             close()
+        on_end(sent)
     if sent < expected:
         LOG.error('Corrupt image download: %s sent %d of %d bytes',
                   image_id, sent, expected)
@@ -396,7 +420,9 @@ def _hash_checked(chunks, hasher, expected, image_id):
                 yield held
             held = chunk
     finally:
-        chunks.close()
+        close = getattr(chunks, 'close', None)
+        if close is not None:
+            close()
     if held is None:
         return
     if hasher.hexdigest() != expected:

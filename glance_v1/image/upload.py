@@ -11,6 +11,7 @@ from oslo_config import cfg
 
 from glance_v1.common import exception
 from glance_v1.common import threads
+from glance_v1.image import notifier
 from glance_v1.image import recovery
 from glance_v1.image import status
 from glance_v1 import store as store_api
@@ -70,9 +71,10 @@ def _chunks(body, limit, limit_error):
 class _Hashing:
     """Pass chunks through while computing md5 and the secure hash.
 
-    Both hashes of a chunk run in native threads while the store writes
-    that chunk, so an upload moves at the pace of the slowest of the
-    three rather than of their sum.
+    Each hash runs in a native thread of its own while the store writes,
+    so an upload moves at the pace of the slowest of the three rather
+    than of their sum. The digests are ready once the chunks are
+    exhausted.
     """
 
     def __init__(self, chunks):
@@ -81,17 +83,16 @@ class _Hashing:
         self.secure = hashlib.new(CONF.hashing_algorithm)
 
     def __iter__(self):
-        hashing = None
+        feeders = [threads.Feeder(self.md5.update),
+                   threads.Feeder(self.secure.update)]
         try:
             for chunk in self.chunks:
-                if hashing is not None:
-                    hashing.wait()
-                hashing = threads.start_all(
-                    (self.md5.update, self.secure.update), chunk)
+                for feeder in feeders:
+                    feeder.feed(chunk)
                 yield chunk
         finally:
-            if hashing is not None:
-                hashing.wait()
+            for feeder in feeders:
+                feeder.finish()
 
 
 def _size_cap_error():
@@ -109,7 +110,8 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
     """
     image_id = image['id']
     saving = dict(recovery.Lease.start_values(), status=status.SAVING)
-    registry.image_update(ctx, image_id, saving, from_state=status.QUEUED)
+    notifier.info(ctx, 'image.prepare', registry.image_update(
+        ctx, image_id, saving, from_state=status.QUEUED))
     cap = CONF.image_size_cap
     if limit is None or limit >= cap:
         limit, limit_error = cap, _size_cap_error
@@ -140,12 +142,14 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
                                        declared_size or body.length, verify)
     except exception.GlanceException as e:
         kill(ctx, registry, image_id)
+        notifier.error(ctx, 'image.upload', str(e))
         raise e
     except Exception:
         LOG.exception('Failed to upload image %s', image_id)
         kill(ctx, registry, image_id)
-        raise exception.GlanceException('Failed to upload image %s'
-                                        % image_id)
+        message = 'Failed to upload image %s' % image_id
+        notifier.error(ctx, 'image.upload', message)
+        raise exception.GlanceException(message)
 
     values = {'status': status.ACTIVE, 'size': size,
               'checksum': hashing.md5.hexdigest(),
@@ -153,8 +157,8 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
               'os_hash_value': hashing.secure.hexdigest(),
               'location': location}
     try:
-        return registry.image_update(ctx, image_id, values,
-                                     from_state=status.SAVING)
+        active = registry.image_update(ctx, image_id, values,
+                                       from_state=status.SAVING)
     except (exception.StateConflict, exception.NotFound):
         _delete_data(store, location)
         raise exception.PreconditionFailed(
@@ -167,6 +171,9 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
         _delete_data(store, location)
         kill(ctx, registry, image_id)
         raise
+    for event_type in ('image.upload', 'image.activate', 'image.update'):
+        notifier.info(ctx, event_type, active)
+    return active
 
 
 def kill(ctx, registry, image_id, from_state=status.SAVING):

@@ -5,6 +5,7 @@ so that every caller of the registry (the API, glance-manage, the scrubber)
 gets the same answers.
 """
 
+import collections
 import contextlib
 import json
 import uuid
@@ -62,18 +63,61 @@ def _utcnow():
     return models.utcnow()
 
 
-def image_to_dict(image):
-    d = {f: getattr(image, f) for f in IMAGE_FIELDS}
-    d['properties'] = {p.name: p.value for p in image.properties}
-    locs = sorted(image.locations, key=lambda loc: loc.id)
-    d['location_data'] = [
-        {'id': loc.id, 'url': loc.value, 'status': loc.status,
-         'metadata': json.loads(loc.meta_data) if loc.meta_data else {}}
-        for loc in locs]
-    active = [loc['url'] for loc in d['location_data']
-              if loc['status'] == 'active']
-    d['location'] = active[0] if active else None
-    return d
+# Read statements built once: building a statement costs more than running
+# it on a small table, and prebuilt ones hit the compiled-SQL cache.
+_IMAGES = models.Image.__table__
+_PROPS = models.ImageProperty.__table__
+_LOCS = models.ImageLocation.__table__
+_MEMBERS = models.ImageMember.__table__
+_IMAGE_BY_ID = sa.select(_IMAGES).where(_IMAGES.c.id == sa.bindparam('id'))
+_IMAGE_ID = sa.select(_IMAGES.c.id).where(_IMAGES.c.id == sa.bindparam('id'))
+_PROPS_OF = sa.select(_PROPS.c.image_id, _PROPS.c.name, _PROPS.c.value).where(
+    _PROPS.c.image_id.in_(sa.bindparam('ids', expanding=True)),
+    _PROPS.c.deleted.is_(False))
+_LOCS_OF = sa.select(
+    _LOCS.c.image_id, _LOCS.c.id, _LOCS.c.value, _LOCS.c.status,
+    _LOCS.c.meta_data).where(
+        _LOCS.c.image_id.in_(sa.bindparam('ids', expanding=True)),
+        _LOCS.c.deleted.is_(False)).order_by(_LOCS.c.id)
+_IS_MEMBER = sa.select(_MEMBERS.c.id).where(
+    _MEMBERS.c.image_id == sa.bindparam('image_id'),
+    _MEMBERS.c.member == sa.bindparam('member'),
+    _MEMBERS.c.deleted.is_(False))
+
+
+def image_dicts(sess, images):
+    """Dicts of image rows (ORM objects or Core rows), with the properties
+    and locations of all of them fetched in two queries."""
+    ids = [image.id for image in images]
+    props = collections.defaultdict(dict)
+    locs = collections.defaultdict(list)
+    if ids:
+        conn = sess.connection()
+        for image_id, name, value in conn.execute(_PROPS_OF, {'ids': ids}):
+            props[image_id][name] = value
+        for row in conn.execute(_LOCS_OF, {'ids': ids}):
+            locs[row.image_id].append({
+                'id': row.id, 'url': row.value, 'status': row.status,
+                'metadata': json.loads(row.meta_data) if row.meta_data
+                else {}})
+    result = []
+    for image in images:
+        mapping = getattr(image, '_mapping', None)
+        if mapping is not None:
+            d = {f: mapping[f] for f in IMAGE_FIELDS}
+        else:
+            d = {f: getattr(image, f) for f in IMAGE_FIELDS}
+        d['properties'] = props[image.id]
+        d['location_data'] = locs[image.id]
+        active = [loc['url'] for loc in d['location_data']
+                  if loc['status'] == 'active']
+        d['location'] = active[0] if active else None
+        result.append(d)
+    return result
+
+
+def image_to_dict(sess, image):
+    return image_dicts(sess, [image])[0]
 
 
 _NO_MEMBERSHIP = 'Membership could not be found.'
@@ -111,11 +155,8 @@ class LocalRegistry:
     def _is_member(self, sess, image_id, owner):
         if owner is None:
             return False
-        q = sa.select(models.ImageMember.id).where(
-            models.ImageMember.image_id == image_id,
-            models.ImageMember.member == owner,
-            models.ImageMember.deleted.is_(False))
-        return sess.execute(q).first() is not None
+        return sess.connection().execute(_IS_MEMBER, {
+            'image_id': image_id, 'member': owner}).first() is not None
 
     def _visible(self, ctx, sess, image):
         if ctx.is_admin or image.is_public:
@@ -125,12 +166,17 @@ class LocalRegistry:
         return self._is_member(sess, image.id, ctx.owner)
 
     def _load(self, ctx, sess, image_id, show_deleted=None, lock=False):
+        """The visible image ``image_id``: an ORM object to change when
+        ``lock``, else a plain row (reads skip the ORM's cost)."""
         if not image_id or len(image_id) > 36:
             raise exception.ImageNotFound(image_id=image_id)
-        q = sa.select(models.Image).where(models.Image.id == image_id)
         if lock:
-            q = q.with_for_update()
-        image = sess.execute(q).scalar_one_or_none()
+            q = sa.select(models.Image).where(
+                models.Image.id == image_id).with_for_update()
+            image = sess.execute(q).scalar_one_or_none()
+        else:
+            image = sess.connection().execute(
+                _IMAGE_BY_ID, {'id': image_id}).first()
         if image is None:
             raise exception.ImageNotFound(image_id=image_id)
         if show_deleted is None:
@@ -155,7 +201,7 @@ class LocalRegistry:
 
     def image_get(self, ctx, image_id):
         with _session() as sess:
-            return image_to_dict(self._load(ctx, sess, image_id))
+            return image_to_dict(sess, self._load(ctx, sess, image_id))
 
     def image_create(self, ctx, values):
         values = dict(values)
@@ -177,20 +223,23 @@ class LocalRegistry:
         with _session(write=True) as sess:
             # Ids are never reused, whatever became of the old image
             # (OSSN-0075): the row of a deleted image stays.
-            if sess.get(models.Image, image_id) is not None:
+            if sess.connection().execute(
+                    _IMAGE_ID, {'id': image_id}).first() is not None:
                 raise exception.Duplicate(
                     'An image with identifier %s already exists' % image_id)
             image = models.Image(id=image_id, **core)
             sess.add(image)
             sess.flush()
-            self._set_properties(sess, image_id, props, purge=False, now=now)
+            self._set_properties(sess, image_id, props, purge=False, now=now,
+                                 existing={})
             if location:
                 self._set_location(sess, image_id, location, now)
-        return self._admin_get(image_id)
+            sess.flush()
+            return image_to_dict(sess, image)
 
     def _admin_get(self, image_id):
         with _session() as sess:
-            return image_to_dict(sess.get(models.Image, image_id))
+            return image_to_dict(sess, sess.get(models.Image, image_id))
 
     def image_update(self, ctx, image_id, values, purge_props=False,
                      from_state=None):
@@ -245,10 +294,13 @@ class LocalRegistry:
         return self._admin_get(image_id)
 
     @staticmethod
-    def _set_properties(sess, image_id, props, purge, now):
-        existing = {p.name: p for p in sess.execute(
-            sa.select(models.ImageProperty).where(
-                models.ImageProperty.image_id == image_id)).scalars()}
+    def _set_properties(sess, image_id, props, purge, now, existing=None):
+        """Set ``props``; ``existing`` (name -> row, deleted ones too) is
+        looked up unless the caller knows it, e.g. for a new image."""
+        if existing is None:
+            existing = {p.name: p for p in sess.execute(
+                sa.select(models.ImageProperty).where(
+                    models.ImageProperty.image_id == image_id)).scalars()}
         for name, value in props.items():
             row = existing.get(name)
             if row is None:
@@ -406,7 +458,7 @@ class LocalRegistry:
         """
         filters = dict(filters or {})
         img = models.Image
-        q = sa.select(img)
+        q = sa.select(img.__table__)
         changes_since = filters.pop('changes-since', None)
         if changes_since is not None:
             q = q.where(img.updated_at > changes_since)
@@ -452,7 +504,7 @@ class LocalRegistry:
             q = q.order_by(*[direction(c) for c in columns])
             if limit is not None:
                 q = q.limit(limit)
-            return [image_to_dict(i) for i in sess.execute(q).scalars()]
+            return image_dicts(sess, sess.connection().execute(q).all())
 
     def _after_marker(self, ctx, sess, marker, keys, columns, sort_dir):
         """Keyset condition: rows after ``marker`` in the order of

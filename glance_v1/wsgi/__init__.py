@@ -16,4 +16,8 @@ def init_application(prog):
         argv += ['--config-file', name.strip()]
     config.parse_args(prog, argv)
     log.setup(prog)
-    return config.load_paste_app(prog)
+    app = config.load_paste_app(prog)
+    error = config.check_values()
+    if error:
+        raise RuntimeError(error)
+    return app

@@ -7,4 +7,7 @@ locations.
 
 from glance_v1 import wsgi
 
+from glance_v1.image import notifier
+
+notifier.setup()
 application = wsgi.init_application('glance-api')

@@ -78,6 +78,13 @@ class FunctionalTest(testtools.TestCase):
             db.check_available(db.selected_backend())
             self.api = self.useFixture(self.make_server())
 
+    def require_file_store(self):
+        """For tests that look at or tamper with the filesystem store's
+        files directly (staging files, bytes changed in place)."""
+        if server.TEST_STORE != 'file':
+            self.skipTest('works on the filesystem store\'s files; this run '
+                          'uses the %s store' % server.TEST_STORE)
+
     def request(self, method, path, headers=None, body=None, api=None):
         api = api or self.api
         conn = http.client.HTTPConnection('127.0.0.1', api.port, timeout=60)

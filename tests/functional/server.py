@@ -18,6 +18,7 @@ from tests import db
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
+PASTE = os.path.join(REPO, 'etc', 'glance-api-paste.ini')
 
 
 # GLANCE_V1_TEST_STORE=swift runs every functional test with images in the
@@ -261,6 +262,22 @@ class ApiServer(Service):
         for root, _dirs, files in os.walk(self.store_dir):
             found.extend(os.path.join(root, f) for f in files)
         return sorted(found)
+
+    def has_image_data(self, image_id):
+        """Whether the store holds data (a file, an object or segments)
+        of ``image_id``, whichever store the server uses."""
+        return any(image_id in f.rsplit('/', 1)[-1] or
+                   '/%s/' % image_id in f for f in self.store_files())
+
+    def remove_image_data(self, image_id):
+        """Remove ``image_id``'s data behind the server's back."""
+        if self.store_conf.get('default_store') == 'swift':
+            conn = swift_connection(self.swift)
+            conn.delete_object(self.store_conf['swift_store_container'],
+                               image_id)
+            conn.close()
+        else:
+            os.unlink(os.path.join(self.store_dir, image_id))
 
     def swift_objects(self):
         conn = swift_connection(self.swift)

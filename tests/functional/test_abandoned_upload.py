@@ -19,6 +19,10 @@ class TestAbandonedUpload(base.FunctionalTest):
     # Small reads, so the partial data reaches the store at once.
     conf = {'DEFAULT': {'upload_chunk_size': 65536}}
 
+    def setUp(self):
+        super().setUp()
+        self.require_file_store()
+
     def start_upload(self, api):
         image = self.create(api=api).json['image']
         sock = self.raw_socket(api)

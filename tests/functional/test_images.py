@@ -156,14 +156,11 @@ class TestImageLifecycle(base.FunctionalTest):
         resp = self.create(body=DATA)
         image_id = resp.json['image']['id']
         path = '/v1/images/%s' % image_id
-        files_before = self.api.store_files()
-        self.assertIn(os.path.join(self.api.store_dir, image_id),
-                      files_before)
+        self.assertTrue(self.api.has_image_data(image_id))
         resp = self.request('DELETE', path)
         self.assertEqual(200, resp.status)
         self.assertEqual(b'', resp.body)
-        self.assertNotIn(os.path.join(self.api.store_dir, image_id),
-                         self.api.store_files())
+        self.assertFalse(self.api.has_image_data(image_id))
         # Admins still see the deleted record (§1a HEAD), but no data.
         self.assertEqual('deleted', self.image_status(image_id))
         self.assertEqual(404, self.request('GET', path).status)

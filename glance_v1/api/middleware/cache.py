@@ -73,7 +73,9 @@ class CacheFilter:
         if chunks is None:
             return None
         LOG.debug('Serving image %s from the cache', image_id)
-        return images.data_response(image, chunks)
+        return images.data_response(image, service.sending(
+            chunks, image, image['size'], req.environ['glance.context'],
+            req.remote_addr))
 
     def _miss(self, req, image_id):
         resp = req.get_response(self.app)

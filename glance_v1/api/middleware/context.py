@@ -30,9 +30,10 @@ class ContextMiddleware:
             if not CONF.allow_anonymous_access:
                 return None
             return context.RequestContext(
-                read_only=True, overwrite=False,
+                read_only=True, overwrite=True,
                 owner_is_tenant=CONF.owner_is_tenant,
-                request_id=req.environ.get(ENV_REQUEST_ID))
+                request_id=req.environ.get(ENV_REQUEST_ID),
+                global_request_id=req.environ.get(request_id.GLOBAL_REQ_ID))
         roles = _split(h.get('X-Roles'))
         ctx = context.RequestContext(
             auth_token=h.get('X-Auth-Token'),
@@ -42,7 +43,8 @@ class ContextMiddleware:
             roles=roles,
             service_roles=_split(h.get('X-Service-Roles')),
             request_id=req.environ.get(ENV_REQUEST_ID),
-            overwrite=False,
+            global_request_id=req.environ.get(request_id.GLOBAL_REQ_ID),
+            overwrite=True,
             owner_is_tenant=CONF.owner_is_tenant)
         ctx.is_admin = (CONF.admin_role.lower() in roles
                         or policy.check_is_admin(ctx))

@@ -2,7 +2,7 @@
 
 oslo.middleware's RequestId always mints a new id; like the reference, we
 reuse a caller's id when it is well formed, and refuse an over-long one
-with 431 rather than carrying it into logs.
+with 431 rather than carrying it into logs (the reference answered 500).
 
 Being the first filter of every pipeline (glance-api and glance-registry),
 it also refuses a URL that is not UTF-8 (400): every later layer decodes
@@ -17,6 +17,7 @@ from oslo_middleware import request_id
 import webob.dec
 
 from glance_v1.api import faults
+from glance_v1.common import context
 
 request_id_opts = [
     cfg.IntOpt('max_request_id_length', default=64, min=1,
@@ -56,6 +57,12 @@ class RequestIdMiddleware(request_id.RequestId):
         else:
             req_id = oslo_context.generate_request_id()
         req.environ[request_id.ENV_REQUEST_ID] = req_id
+        # The current context of this green thread until the context
+        # middleware knows the caller: every log line of the request,
+        # the access log line included, carries its id.
+        context.RequestContext(
+            request_id=req_id, overwrite=True,
+            global_request_id=req.environ.get(request_id.GLOBAL_REQ_ID))
         if _utf8_url(req.environ):
             resp = req.get_response(self.application)
         else:

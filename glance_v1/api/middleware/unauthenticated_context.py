@@ -19,9 +19,10 @@ class UnauthenticatedContextMiddleware:
     @webob.dec.wsgify
     def __call__(self, req):
         req.environ['glance.context'] = context.RequestContext(
-            is_admin=True, overwrite=False,
+            is_admin=True, overwrite=True,
             owner_is_tenant=CONF.owner_is_tenant,
-            request_id=req.environ.get(ENV_REQUEST_ID))
+            request_id=req.environ.get(ENV_REQUEST_ID),
+            global_request_id=req.environ.get(request_id.GLOBAL_REQ_ID))
         return req.get_response(self.app)
 
 

@@ -115,7 +115,8 @@ class ImagesController:
         return resp
 
     def download(self, req, image_id):
-        image = self.service.download(self._ctx(req), image_id)
+        ctx = self._ctx(req)
+        image = self.service.download(ctx, image_id)
         try:
             byte_range = _parse_range(req, image.get('size') or 0)
         except exception.RangeNotSatisfiable:
@@ -123,14 +124,17 @@ class ImagesController:
             resp.headers['Content-Range'] = 'bytes */%d' % image['size']
             return resp
         offset, length = byte_range or (0, None)
-        chunks = self.service.data(image, offset, length)
+        chunks = self.service.data(image, offset, length, ctx=ctx,
+                                   destination_ip=req.remote_addr)
         return data_response(image, chunks, byte_range)
 
     def create(self, req):
         meta = headers.parse(req.headers)
         image = self.service.create(self._ctx(req), meta, _body(req))
-        extra = [('Location', '%s/v1/images/%s' % (req.host_url,
-                                                   image['id']))]
+        # application_url is the client's view (scheme, host and prefix)
+        # once http_proxy_to_wsgi has read the proxy's headers.
+        extra = [('Location', '%s/images/%s' % (req.application_url,
+                                                image['id']))]
         extra += headers.etag(image)
         return _json_response({'image': headers.image_view(image)},
                               status=201, extra_headers=extra)

@@ -19,7 +19,6 @@ from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
-from sqlalchemy.orm import relationship
 
 
 # MySQL's DATETIME drops microseconds unless asked for them; timestamps
@@ -100,15 +99,6 @@ class Image(SoftDeleteMixin, Base):
     upload_heartbeat: Mapped[datetime.datetime] = mapped_column(
         DateTime, nullable=True)
 
-    properties = relationship('ImageProperty', back_populates='image',
-                              lazy='selectin',
-                              primaryjoin='and_(ImageProperty.image_id == '
-                                          'Image.id, ~ImageProperty.deleted)')
-    locations = relationship('ImageLocation', back_populates='image',
-                             lazy='selectin',
-                             primaryjoin='and_(ImageLocation.image_id == '
-                                         'Image.id, ~ImageLocation.deleted)')
-
 
 class ImageProperty(SoftDeleteMixin, Base):
     __tablename__ = 'image_properties'
@@ -125,8 +115,6 @@ class ImageProperty(SoftDeleteMixin, Base):
     name: Mapped[str] = mapped_column(String(255), nullable=False)
     value: Mapped[str] = mapped_column(Text, nullable=True)
 
-    image = relationship('Image', back_populates='properties',
-                         viewonly=True)
 
 
 class ImageLocation(SoftDeleteMixin, Base):
@@ -144,7 +132,6 @@ class ImageLocation(SoftDeleteMixin, Base):
     status: Mapped[str] = mapped_column(String(30), nullable=False,
                                         default='active')
 
-    image = relationship('Image', back_populates='locations', viewonly=True)
 
 
 class ImageMember(SoftDeleteMixin, Base):

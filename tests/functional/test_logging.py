@@ -1,0 +1,70 @@
+"""What glance-api logs: one access line per request with its request
+id, user, tenant, status, bytes and duration; never a token nor a store
+location, even with debug on."""
+
+import os
+import re
+
+import fixtures
+
+from tests.functional import base
+from tests.functional import server
+
+TOKEN = 'SECRET-TOKEN-0123456789'
+ACCESS = re.compile(
+    r' INFO glance_v1\.wsgi\.access \[\S+ (?P<req>req-[0-9a-f-]{36}) '
+    r'(?P<user>\S+) (?P<tenant>\S+) [^\]]*\] \S+ - - \[[^\]]+\] '
+    r'"(?P<line>[^"]+)" (?P<status>\d{3}) (?P<bytes>\d+) '
+    r'(?P<seconds>\d+\.\d+)$')
+
+
+class TestLogging(base.FunctionalTest):
+
+    flavor = 'trusted-auth'
+    server_per_test = True
+
+    def make_server(self):
+        self.log_file = os.path.join(
+            self.useFixture(fixtures.TempDir()).path, 'api.log')
+        return server.ApiServer(flavor=self.flavor, conf={
+            'DEFAULT': {'debug': True, 'log_file': self.log_file}})
+
+    def access_lines(self):
+        with open(self.log_file) as f:
+            return [m for m in map(ACCESS.search, f.read().splitlines())
+                    if m]
+
+    def test_lines_and_secrets(self):
+        who = dict(base.identity(tenant='t-log', user='u-log'),
+                   **{'X-Auth-Token': TOKEN})
+        resp = self.create(who, body=b'x' * 1000)
+        self.assertEqual(201, resp.status)
+        image_id = resp.json['image']['id']
+        path = '/v1/images/%s' % image_id
+        get = self.request('GET', path, who)
+        self.assertEqual(200, get.status)
+        self.assertEqual(403, self.request(
+            'PUT', path, dict(who, **{'x-image-meta-status': 'queued'}),
+        ).status)
+        self.assertEqual(200, self.request('DELETE', path, who).status)
+        self.assertEqual(401, self.request('GET', '/v1/images').status)
+        self.api.stop()
+
+        lines = self.access_lines()
+        requests = [(m['line'].split()[0], m['status']) for m in lines
+                    if '/healthcheck' not in m['line']]
+        self.assertEqual([('POST', '201'), ('GET', '200'), ('PUT', '403'),
+                          ('DELETE', '200'), ('GET', '401')], requests)
+        by_request = {m['req']: m for m in lines}
+        post = by_request[resp.header('x-openstack-request-id')]
+        self.assertEqual(('u-log', 't-log'), (post['user'], post['tenant']))
+        download = by_request[get.header('x-openstack-request-id')]
+        self.assertGreaterEqual(int(download['bytes']), 1000)
+        self.assertGreater(float(download['seconds']), 0)
+
+        with open(self.log_file) as f:
+            text = f.read()
+        self.assertIn(' DEBUG ', text)
+        self.assertNotIn(TOKEN, text)
+        self.assertNotIn(self.api.store_dir, text)
+        self.assertNotIn('file://', text)

@@ -1,6 +1,7 @@
 """Start real glance-api (and glance-registry) processes on free loopback
 ports for tests."""
 
+import hashlib
 import http.client
 import json
 import os
@@ -229,7 +230,10 @@ class ApiServer(Service):
         self.swift = None
         if TEST_STORE == 'swift':
             self.swift = swift_settings()
-            sections['glance_store'].update(swift_store_conf(self.swift))
+            # Nodes sharing a state directory share a container too.
+            sections['glance_store'].update(swift_store_conf(
+                self.swift, container='glance-%s' % hashlib.md5(
+                    self.state_dir.encode()).hexdigest()[:8]))
         self.registry = None
         if registry_mode() == 'remote':
             # The registry reads the same options (owner_is_tenant,

@@ -29,9 +29,6 @@ class BadHeader(Invalid):
     message = 'Bad header: %(header)s'
 
 
-class InvalidFilter(Invalid):
-    message = 'Invalid filter.'
-
 
 class NotAuthenticated(GlanceException):
     code = 401
@@ -94,10 +91,6 @@ class RangeNotSatisfiable(GlanceException):
     message = 'Requested range not satisfiable.'
 
 
-class HeaderTooLarge(GlanceException):
-    code = 431
-    message = 'Request header fields too large.'
-
 
 class ClientDisconnected(Invalid):
     message = 'Client disconnected before sending all data to backend'
@@ -125,9 +118,6 @@ class StoreError(GlanceException):
 class UnknownScheme(Invalid):
     message = 'Unknown scheme %(scheme)s found in URI'
 
-
-class StoreGetNotSupported(Invalid):
-    message = 'Getting images from this store is not supported.'
 
 
 class StoreAddDisabled(Gone):

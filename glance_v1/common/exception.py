@@ -29,7 +29,6 @@ class BadHeader(Invalid):
     message = 'Bad header: %(header)s'
 
 
-
 class NotAuthenticated(GlanceException):
     code = 401
     message = 'You are not authenticated.'
@@ -91,7 +90,6 @@ class RangeNotSatisfiable(GlanceException):
     message = 'Requested range not satisfiable.'
 
 
-
 class ClientDisconnected(Invalid):
     message = 'Client disconnected before sending all data to backend'
 
@@ -117,7 +115,6 @@ class StoreError(GlanceException):
 
 class UnknownScheme(Invalid):
     message = 'Unknown scheme %(scheme)s found in URI'
-
 
 
 class StoreAddDisabled(Gone):

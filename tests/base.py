@@ -13,6 +13,8 @@ from glance_v1.registry import api as registry_api
 from glance_v1.registry.db import migration
 from glance_v1.registry.db import session
 from glance_v1 import store
+# Registers the options StoreTestCase sets.
+from glance_v1.store import filesystem  # noqa: F401
 
 CONF = context.CONF
 

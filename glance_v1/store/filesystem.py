@@ -2,14 +2,23 @@
 
 Data is staged in ``<datadir>/.staging`` (same filesystem, so the final
 rename is atomic), fsynced, verified and only then linked under the image id.
+
+Each file carries a checksum of its bytes in an extended attribute
+(``user.glance_v1.xxh3_128``), as Swift keeps an object's ETag beside it:
+a fast non-cryptographic hash, so a download can check the file for
+damage at memory speed while the kernel sends it (sendfile). Files on a
+filesystem without user xattrs simply have none, and downloads fall back
+to the image's secure hash.
 """
 
+import ctypes
 import errno
 import os
 import re
 import uuid
 
 from oslo_config import cfg
+import xxhash
 
 from glance_v1.common import exception
 from glance_v1.common import threads
@@ -22,6 +31,12 @@ filesystem_opts = [
     cfg.IntOpt('filesystem_store_chunk_size', default=1024 * 1024,
                min=4096,
                help='Bytes read or written at a time.'),
+    cfg.IntOpt('filesystem_store_writeback_bytes', default=16 * 1024 * 1024,
+               min=0,
+               help='During an upload, start writing each this many bytes '
+                    'to disk instead of leaving them all to the final '
+                    'fsync, so the disk works while data still arrives '
+                    '(Linux sync_file_range). 0 leaves it to the kernel.'),
 ]
 
 CONF = cfg.CONF
@@ -31,6 +46,8 @@ CONF.register_opts(filesystem_opts, group='glance_store')
 # point outside the data directory.
 _SAFE_ID = re.compile(r'^[0-9A-Fa-f{}-]{1,36}$')
 STAGING = '.staging'
+CHECKSUM_ALGO = 'xxh3_128'
+_CHECKSUM_XATTR = 'user.glance_v1.' + CHECKSUM_ALGO
 
 
 def _write_all(fd, data):
@@ -39,10 +56,100 @@ def _write_all(fd, data):
         view = view[os.write(fd, view):]
 
 
+def _load_sync_file_range():
+    # The C library the interpreter runs with (no find_library: it runs
+    # subprocesses, which would yield to other green threads mid-import).
+    try:
+        func = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    func.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64,
+                     ctypes.c_uint]
+    func.restype = ctypes.c_int
+    return func
+
+
+_sync_file_range = _load_sync_file_range()
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+class _Writer:
+    """Writes a file front to back and, every ``writeback`` bytes, starts
+    the disk on what was written so far without waiting for it. One fsync
+    of a whole image was several times slower than the same data flushed
+    in 16 MiB steps on our machines, and the disk now works while the
+    network still delivers the rest."""
+
+    def __init__(self, fd, writeback):
+        self.fd = fd
+        self.writeback = writeback if _sync_file_range else 0
+        self.written = 0
+        self.started = 0
+        self.checksum = xxhash.xxh3_128()
+
+    def write(self, data):
+        self.checksum.update(data)
+        _write_all(self.fd, data)
+        self.written += len(data)
+        if self.writeback and \
+                self.written - self.started >= self.writeback:
+            # Best effort: the final fsync still makes the data durable.
+            _sync_file_range(self.fd, self.started,
+                             self.written - self.started,
+                             _SYNC_FILE_RANGE_WRITE)
+            self.started = self.written
+
+
 def _check_id(image_id):
     if not image_id or not _SAFE_ID.match(image_id):
         raise exception.Invalid('Invalid image id %r for the file store'
                                 % image_id)
+
+
+def _record_checksum(fd, value):
+    try:
+        os.setxattr(fd, _CHECKSUM_XATTR, value.encode('ascii'))
+    except OSError as e:
+        if e.errno not in (errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+
+
+def _recorded_checksum(fd):
+    try:
+        value = os.getxattr(fd, _CHECKSUM_XATTR).decode('ascii')
+    except (OSError, UnicodeDecodeError):
+        return None
+    return CHECKSUM_ALGO, value
+
+
+class FileChunks:
+    """``length`` bytes of an open file from ``offset``: chunks when
+    iterated, or ``fileno()``/``offset``/``length`` for a server that
+    sends files itself. ``checksum`` is the ``(algo, hexdigest)``
+    recorded for the whole file, or None."""
+
+    def __init__(self, f, offset, length, chunk_size, checksum):
+        self.file = f
+        self.offset = offset
+        self.length = length
+        self.chunk_size = chunk_size
+        self.checksum = checksum
+
+    def fileno(self):
+        return self.file.fileno()
+
+    def __iter__(self):
+        remaining = self.length
+        self.file.seek(self.offset)
+        while remaining > 0:
+            chunk = self.file.read(min(self.chunk_size, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
+
+    def close(self):
+        self.file.close()
 
 
 class FilesystemStore(base.Store):
@@ -53,6 +160,7 @@ class FilesystemStore(base.Store):
         self.datadir = os.path.realpath(
             conf.glance_store.filesystem_store_datadir)
         self.chunk_size = conf.glance_store.filesystem_store_chunk_size
+        self.writeback = conf.glance_store.filesystem_store_writeback_bytes
         self.staging = os.path.join(self.datadir, STAGING)
         os.makedirs(self.staging, exist_ok=True)
 
@@ -83,16 +191,17 @@ class FilesystemStore(base.Store):
                 'Attempt to upload duplicate image: %s' % image_id)
         tmp = os.path.join(self.staging,
                            '%s.%s.part' % (image_id, uuid.uuid4().hex))
-        written = 0
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
             try:
+                writer = _Writer(fd, self.writeback)
                 for chunk in chunks:
-                    threads.run(_write_all, fd, chunk)
-                    written += len(chunk)
+                    threads.run(writer.write, chunk)
+                _record_checksum(fd, writer.checksum.hexdigest())
                 threads.run(os.fsync, fd)
             finally:
                 os.close(fd)
+            written = writer.written
             verify(written)
             # link() refuses to replace an existing file, unlike rename().
             os.link(tmp, final)
@@ -135,19 +244,9 @@ class FilesystemStore(base.Store):
             raise exception.NotFound('Image file %s not found'
                                      % os.path.basename(path))
         size = os.fstat(f.fileno()).st_size
-        if offset:
-            f.seek(offset)
         remaining = size - offset if length is None else length
-        return self._read(f, remaining), size
-
-    def _read(self, f, remaining):
-        with f:
-            while remaining > 0:
-                chunk = f.read(min(self.chunk_size, remaining))
-                if not chunk:
-                    return
-                remaining -= len(chunk)
-                yield chunk
+        return FileChunks(f, offset, remaining, self.chunk_size,
+                          _recorded_checksum(f.fileno())), size
 
     def get_size(self, location_uri):
         try:

@@ -4,6 +4,8 @@ import errno
 import os
 from unittest import mock
 
+import xxhash
+
 from glance_v1.common import exception
 from glance_v1.store import filesystem
 from glance_v1.store import location
@@ -117,3 +119,41 @@ class TestFilesystemStore(base.TestCase):
         self.assertRaises(exception.Forbidden, self.store.delete, outside)
         sneaky = location.file_uri(os.path.join(self.datadir, '..', 'x'))
         self.assertRaises(exception.Forbidden, self.store.get, sneaky)
+
+    def test_checksum_is_kept_with_the_file(self):
+        data = os.urandom(10000)
+        loc, _ = self.store.add(IMAGE_ID, [data[:5000], data[5000:]], None,
+                                lambda n: None)
+        chunks, _ = self.store.get(loc, offset=100, length=200)
+        self.addCleanup(chunks.close)
+        # The whole file's checksum, whatever span is asked for.
+        self.assertEqual(('xxh3_128', xxhash.xxh3_128(data).hexdigest()),
+                         chunks.checksum)
+        self.assertEqual((100, 200), (chunks.offset, chunks.length))
+        self.assertEqual(os.path.join(self.datadir, IMAGE_ID),
+                         os.readlink('/proc/self/fd/%d' % chunks.fileno()))
+
+    def test_no_checksum_without_xattrs(self):
+        with mock.patch.object(filesystem.os, 'setxattr',
+                               side_effect=OSError(errno.ENOTSUP, 'no')):
+            loc, _ = self.store.add(IMAGE_ID, [b'abc'], 3, lambda n: None)
+        chunks, _ = self.store.get(loc)
+        self.addCleanup(chunks.close)
+        self.assertIsNone(chunks.checksum)
+        self.assertEqual(b'abc', b''.join(chunks))
+
+    def test_writeback_starts_in_steps(self):
+        self.conf.config(filesystem_store_writeback_bytes=8192,
+                         group='glance_store')
+        store = filesystem.FilesystemStore(self.conf.conf)
+        with mock.patch.object(filesystem, '_sync_file_range') as sfr:
+            store.add(IMAGE_ID, [b'x' * 4096] * 5, None, lambda n: None)
+        self.assertEqual([(0, 8192, 2), (8192, 8192, 2)],
+                         [c.args[1:] for c in sfr.call_args_list])
+        self.conf.config(filesystem_store_writeback_bytes=0,
+                         group='glance_store')
+        store = filesystem.FilesystemStore(self.conf.conf)
+        with mock.patch.object(filesystem, '_sync_file_range') as sfr:
+            store.add(IMAGE_ID.replace('6', '7'), [b'x' * 4096] * 5, None,
+                      lambda n: None)
+        self.assertFalse(sfr.called)

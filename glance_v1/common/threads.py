@@ -74,3 +74,39 @@ class Feeder:
         self.feed(None)
         while self.thread.is_alive():
             eventlet.sleep(0.0005)
+
+
+class Started:
+    """``func(*args)`` running in a native thread of its own (not eventlet's
+    pool, which long work would take from short file operations)."""
+
+    def __init__(self, func, *args):
+        self._func = func
+        self._args = args
+        self._result = self._error = None
+        if _green():
+            from eventlet import patcher
+            threading = patcher.original('threading')
+        else:
+            import threading
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        try:
+            self._result = self._func(*self._args)
+        except BaseException as e:
+            self._error = e
+
+    def wait(self):
+        """The result, once the thread is done (other green threads run
+        meanwhile); re-raises what it raised."""
+        if _green():
+            import eventlet
+            while self._thread.is_alive():
+                eventlet.sleep(0.001)
+        else:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result

@@ -2,7 +2,6 @@
 checks (glance-v1-reference §1a). No HTTP here: callers hand in metadata
 dicts and body streams and get image dicts back."""
 
-import hashlib
 import logging
 
 import eventlet
@@ -10,7 +9,7 @@ from oslo_config import cfg
 
 from glance_v1.common import exception
 from glance_v1.common import policy
-from glance_v1.common import threads
+from glance_v1.image import download
 from glance_v1.image import notifier
 from glance_v1.image import protections
 from glance_v1.image import quota
@@ -254,10 +253,8 @@ class ImageService:
 
     @staticmethod
     def data(image, offset=0, length=None, ctx=None, destination_ip=None):
-        """Chunks of ``image``'s bytes (all, or ``length`` from
-        ``offset``); they raise rather than end short, so a truncated file
-        is never served as complete. Once they end, image.send tells how
-        many bytes ``ctx`` at ``destination_ip`` received."""
+        """A Download of ``image``'s bytes (all, or ``length`` from
+        ``offset``) to ``ctx`` at ``destination_ip``."""
         if not image['size']:
             return iter(())
         if not image['location']:
@@ -265,15 +262,16 @@ class ImageService:
         store = store_api.get_store_for_location(image['location'])
         chunks, _ = store.get(image['location'], offset, length)
         expected = image['size'] - offset if length is None else length
-        algo = image.get('os_hash_algo')
-        if CONF.verify_download_hash and image.get('os_hash_value') and \
-                algo in hashlib.algorithms_guaranteed and not offset and \
-                length is None:
-            # Inside the size check, so image.send counts only the bytes
-            # that really went out.
-            chunks = _hash_checked(chunks, hashlib.new(algo),
-                                   image['os_hash_value'], image['id'])
-        return sending(chunks, image, expected, ctx, destination_ip)
+        check = None
+        if CONF.verify_download_hash and not offset and length is None:
+            # The store's own checksum is the fast one to check.
+            check = getattr(chunks, 'checksum', None)
+            algo = image.get('os_hash_algo')
+            if not check and image.get('os_hash_value') and \
+                    download.can_check(algo):
+                check = (algo, image['os_hash_value'])
+        return download.Download(chunks, image, expected, ctx,
+                                 destination_ip, check)
 
     def list(self, ctx, filters, marker, limit, sort_key, sort_dir):
         policy.enforce(ctx, 'get_images')
@@ -375,60 +373,3 @@ class ImageService:
         except exception.NotFound:
             LOG.warning('Data of %s was already gone',
                         store_api.location.redact(url))
-
-
-def sending(chunks, image, expected, ctx, destination_ip):
-    """``chunks`` of ``image`` on their way to a client: checked to add
-    up to ``expected`` bytes and announced by image.send once done (the
-    cache serves its hits through this too)."""
-    return _size_checked(chunks, expected, image['id'],
-                         lambda sent: notifier.sent(
-                             ctx, image, sent, expected, destination_ip))
-
-
-def _size_checked(chunks, expected, image_id, on_end):
-    sent = 0
-    try:
-        for chunk in chunks:
-            if sent + len(chunk) > expected:
-                chunk = chunk[:expected - sent]
-            sent += len(chunk)
-            yield chunk
-            if sent >= expected:
-                break
-    finally:
-        close = getattr(chunks, 'close', None)
-        if close is not None:
-            close()
-        on_end(sent)
-    if sent < expected:
-        LOG.error('Corrupt image download: %s sent %d of %d bytes',
-                  image_id, sent, expected)
-        raise exception.DataCorrupted(image_id=image_id)
-
-
-def _hash_checked(chunks, hasher, expected, image_id):
-    """Pass ``chunks`` on, holding the last one back until the hash of
-    all of them is known: on a mismatch the response ends short of its
-    Content-Length, which every client sees as a failed download.
-    The hash runs in a native thread of its own beside the sending."""
-    held = None
-    feeder = threads.Feeder(hasher.update)
-    try:
-        for chunk in chunks:
-            feeder.feed(chunk)
-            if held is not None:
-                yield held
-            held = chunk
-    finally:
-        feeder.finish()
-        close = getattr(chunks, 'close', None)
-        if close is not None:
-            close()
-    if held is None:
-        return
-    if hasher.hexdigest() != expected:
-        LOG.error('Corrupt image download: the data of %s does not match '
-                  'its recorded %s', image_id, hasher.name)
-        raise exception.DataCorrupted(image_id=image_id)
-    yield held

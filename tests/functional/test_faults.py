@@ -122,8 +122,10 @@ class TestStoreDiskFull(base.FunctionalTest):
 @FILE_STORE_ONLY
 class TestDamagedStoreFiles(base.FunctionalTest):
     """A file changed behind glance's back is never served as complete:
-    the connection is cut before Content-Length bytes arrive, so every
-    client sees a failed download (decisions "further" 3)."""
+    damage seen before the first byte (a short file) gives an error
+    response, damage seen later cuts the connection before Content-Length
+    bytes arrive; every client sees a failed download (decisions
+    "further" 3)."""
 
     def stored_image(self, size=3 * MiB + 5):
         data = os.urandom(size)
@@ -165,7 +167,7 @@ class TestDamagedStoreFiles(base.FunctionalTest):
         image_id, data, path = self.stored_image()
         os.truncate(path, 2 * MiB)
         declared, received, complete = self.download(image_id)
-        self.assertEqual(len(data), declared)
+        self.assertIn(declared, (len(data), None))
         self.assertFalse(complete)
         self.assertLess(len(received), len(data))
 

@@ -17,6 +17,7 @@ import webob.dec
 
 from glance_v1.api.v1 import images
 from glance_v1.common import exception
+from glance_v1.image import download
 from glance_v1.image import service
 from glance_v1 import image_cache
 
@@ -73,7 +74,7 @@ class CacheFilter:
         if chunks is None:
             return None
         LOG.debug('Serving image %s from the cache', image_id)
-        return images.data_response(image, service.sending(
+        return images.data_response(image, download.Download(
             chunks, image, image['size'], req.environ['glance.context'],
             req.remote_addr))
 

@@ -1,0 +1,168 @@
+"""An image's bytes on their way to one client.
+
+A download is checked as it goes: its bytes must add up to the expected
+length and, for a full download, hash to the value recorded when they were
+stored -- the store's own checksum when it keeps one (fast), else the
+image's secure hash. The last chunk is held back until both are known, so
+on a failure the response ends short of its Content-Length and damaged
+data is never received as complete. image.send tells how many bytes went
+out.
+
+Iterating a Download gives its chunks. When the bytes are a span of a local
+file, a server able to send files itself asks ``fileno()`` and ``spans()``
+instead: the kernel copies the file to the socket (sendfile) while a native
+thread reads it once more for the hash.
+"""
+
+import hashlib
+import logging
+import os
+
+import xxhash
+
+from glance_v1.common import exception
+from glance_v1.common import threads
+from glance_v1.image import notifier
+
+LOG = logging.getLogger(__name__)
+
+# Hashes fast enough to run inline; the others get a thread of their own.
+_FAST = {'xxh3_128': xxhash.xxh3_128}
+_READ = 1024 * 1024
+# Sent only once the hash of everything is known.
+_TAIL = 1024 * 1024
+
+
+def _hasher(algo):
+    fast = _FAST.get(algo)
+    return fast() if fast else hashlib.new(algo)
+
+
+def can_check(algo):
+    return algo in _FAST or algo in hashlib.algorithms_guaranteed
+
+
+def _hash_file(fd, offset, length, algo, cancelled):
+    """Hash ``length`` bytes of ``fd`` from ``offset`` (in a native
+    thread, with one buffer)."""
+    hasher = _hasher(algo)
+    buf = memoryview(bytearray(_READ))
+    while length > 0 and not cancelled:
+        n = os.preadv(fd, [buf[:min(_READ, length)]], offset)
+        if not n:
+            break
+        hasher.update(buf[:n])
+        offset += n
+        length -= n
+    return hasher.hexdigest()
+
+
+class Download:
+    """``chunks`` (from a store or the cache) of ``image``, which must
+    come to ``expected`` bytes; ``check`` is ``(algo, hexdigest)`` they
+    must hash to, or None. ``ctx`` at ``destination_ip`` is who receives
+    them, for image.send."""
+
+    def __init__(self, chunks, image, expected, ctx, destination_ip,
+                 check=None):
+        self.chunks = chunks
+        self.image = image
+        self.expected = expected
+        self.check = check
+        self.ctx = ctx
+        self.destination_ip = destination_ip
+        # Bytes known to have gone out (servers sending the file
+        # themselves add theirs).
+        self.sent = 0
+        self._closed = False
+
+    # -- as chunks ----------------------------------------------------------
+
+    def __iter__(self):
+        hasher = feeder = None
+        if self.check:
+            hasher = _hasher(self.check[0])
+            feeder = (None if self.check[0] in _FAST
+                      else threads.Feeder(hasher.update))
+        taken = 0
+        held = None
+        try:
+            for chunk in self.chunks:
+                if taken + len(chunk) > self.expected:
+                    chunk = chunk[:self.expected - taken]
+                taken += len(chunk)
+                if feeder:
+                    feeder.feed(chunk)
+                elif hasher:
+                    hasher.update(chunk)
+                if held:
+                    yield held
+                    self.sent += len(held)
+                held = chunk
+                if taken >= self.expected:
+                    break
+        finally:
+            if feeder:
+                feeder.finish()
+        self._check_length(taken)
+        if hasher:
+            self._check_digest(hasher.hexdigest())
+        if held:
+            yield held
+            self.sent += len(held)
+
+    # -- as spans of a file -------------------------------------------------
+
+    def fileno(self):
+        """The local file holding the bytes, or None."""
+        fileno = getattr(self.chunks, 'fileno', None)
+        return fileno() if fileno else None
+
+    def spans(self):
+        """``(offset, count)`` spans of ``fileno()`` to send in order;
+        the checks run between them and raise to cut the response."""
+        fd = self.fileno()
+        offset = self.chunks.offset
+        length = self.expected
+        self._check_length(min(length, os.fstat(fd).st_size - offset))
+        if not self.check or not length:
+            yield offset, length
+            return
+        cancelled = []
+        hashing = threads.Started(_hash_file, fd, offset, length,
+                                self.check[0], cancelled)
+        tail = min(length, _TAIL)
+        try:
+            if length > tail:
+                yield offset, length - tail
+            self._check_digest(hashing.wait())
+        finally:
+            cancelled.append(True)
+        yield offset + length - tail, tail
+
+    # -- both ---------------------------------------------------------------
+
+    def _check_length(self, length):
+        if length < self.expected:
+            LOG.error('Corrupt image download: %s has %d of %d bytes',
+                      self.image['id'], length, self.expected)
+            raise exception.DataCorrupted(image_id=self.image['id'])
+
+    def _check_digest(self, digest):
+        if digest != self.check[1]:
+            LOG.error('Corrupt image download: the data of %s does not '
+                      'match its recorded %s', self.image['id'],
+                      self.check[0])
+            raise exception.DataCorrupted(image_id=self.image['id'])
+
+    def close(self):
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            close = getattr(self.chunks, 'close', None)
+            if close is not None:
+                close()
+        finally:
+            notifier.sent(self.ctx, self.image, self.sent, self.expected,
+                          self.destination_ip)

@@ -1,0 +1,151 @@
+"""Downloads: bytes checked for length and hash as they go, the last
+chunk held back until both are known, as chunks or as spans of a file."""
+
+import hashlib
+import os
+from unittest import mock
+
+import fixtures
+import xxhash
+
+from glance_v1.common import exception
+from glance_v1.image import download
+from glance_v1.store import filesystem
+from tests import base
+
+IMAGE = {'id': 'img-1', 'owner': 'o'}
+
+
+def xxh(data):
+    return ('xxh3_128', xxhash.xxh3_128(data).hexdigest())
+
+
+def sha(data):
+    return ('sha256', hashlib.sha256(data).hexdigest())
+
+
+class TestChunks(base.TestCase):
+
+    def received(self, dl):
+        """What a client receives: the chunks until one raises."""
+        out = []
+        try:
+            for chunk in dl:
+                out.append(chunk)
+        except exception.DataCorrupted:
+            return b''.join(out), False
+        finally:
+            dl.close()
+        return b''.join(out), True
+
+    def test_whole_and_notified(self):
+        chunks = [b'a' * 10, b'b' * 10, b'c' * 5]
+        for check in (None, xxh(b''.join(chunks)), sha(b''.join(chunks))):
+            with mock.patch.object(download.notifier, 'sent') as sent:
+                dl = download.Download(iter(chunks), IMAGE, 25, 'ctx',
+                                       '127.0.0.1', check)
+                self.assertEqual((b''.join(chunks), True), self.received(dl))
+            sent.assert_called_once_with('ctx', IMAGE, 25, 25, '127.0.0.1')
+
+    def test_longer_data_is_cut_at_expected(self):
+        with mock.patch.object(download.notifier, 'sent'):
+            dl = download.Download(iter([b'abc', b'defg']), IMAGE, 5, None,
+                                   None)
+            self.assertEqual((b'abcde', True), self.received(dl))
+
+    def test_short_data_never_completes(self):
+        with mock.patch.object(download.notifier, 'sent') as sent:
+            dl = download.Download(iter([b'abc', b'def']), IMAGE, 10, None,
+                                   None)
+            received, complete = self.received(dl)
+        self.assertFalse(complete)
+        # The last chunk is held back: the length is known to be short
+        # before it would go out.
+        self.assertEqual(b'abc', received)
+        sent.assert_called_once_with(None, IMAGE, 3, 10, None)
+
+    def test_hash_mismatch_holds_back_the_last_chunk(self):
+        chunks = [b'x' * 100, b'y' * 100, b'z' * 100]
+        for check in (xxh(b'other'), sha(b'other')):
+            with mock.patch.object(download.notifier, 'sent'):
+                dl = download.Download(iter(chunks), IMAGE, 300, None, None,
+                                       check)
+                received, complete = self.received(dl)
+            self.assertFalse(complete)
+            self.assertEqual(b'x' * 100 + b'y' * 100, received)
+
+    def test_chunks_are_closed(self):
+        chunks = mock.MagicMock()
+        chunks.__iter__.return_value = iter([b'abc'])
+        with mock.patch.object(download.notifier, 'sent'):
+            self.received(download.Download(chunks, IMAGE, 3, None, None))
+        chunks.close.assert_called_once_with()
+
+
+class TestSpans(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.conf.config(filesystem_store_datadir=self.tmp,
+                         group='glance_store')
+        self.store = filesystem.FilesystemStore(self.conf.conf)
+        self.useFixture(fixtures.MockPatchObject(download.notifier, 'sent'))
+        self.useFixture(fixtures.MockPatchObject(download, '_TAIL', 1000))
+
+    def stored(self, data):
+        loc, _ = self.store.add('0d6a3f31-44bb-4d0c-b7a6-2c2c1f06b3e1',
+                                [data], len(data), lambda n: None)
+        return loc, os.path.join(self.tmp,
+                                 '0d6a3f31-44bb-4d0c-b7a6-2c2c1f06b3e1')
+
+    def spans(self, loc, size, check, offset=0, length=None):
+        chunks, _ = self.store.get(loc, offset, length)
+        dl = download.Download(chunks, IMAGE, size if length is None
+                               else length, None, None, check)
+        self.addCleanup(dl.close)
+        return dl, dl.spans()
+
+    def test_file_is_sent_in_two_spans_after_the_check(self):
+        data = os.urandom(5000)
+        loc, _ = self.stored(data)
+        chunks, _ = self.store.get(loc)
+        self.assertEqual(xxh(data), chunks.checksum)
+        chunks.close()
+        dl, spans = self.spans(loc, 5000, xxh(data))
+        self.assertIsNotNone(dl.fileno())
+        self.assertEqual([(0, 4000), (4000, 1000)], list(spans))
+
+    def test_unchecked_and_ranged_is_one_span(self):
+        loc, _ = self.stored(os.urandom(5000))
+        _, spans = self.spans(loc, 5000, None)
+        self.assertEqual([(0, 5000)], list(spans))
+        _, spans = self.spans(loc, 5000, None, offset=100, length=200)
+        self.assertEqual([(100, 200)], list(spans))
+
+    def test_damaged_file_stops_before_the_tail(self):
+        data = os.urandom(5000)
+        loc, path = self.stored(data)
+        with open(path, 'r+b') as f:
+            f.seek(10)
+            f.write(b'\0' if data[10] else b'\1')
+        for check in (xxh(data), sha(data)):
+            _, spans = self.spans(loc, 5000, check)
+            self.assertEqual((0, 4000), next(spans))
+            self.assertRaises(exception.DataCorrupted, next, spans)
+
+    def test_short_file_sends_nothing(self):
+        loc, path = self.stored(os.urandom(5000))
+        os.truncate(path, 4999)
+        _, spans = self.spans(loc, 5000, None)
+        self.assertRaises(exception.DataCorrupted, next, spans)
+
+    def test_sha256_when_the_store_has_no_checksum(self):
+        data = os.urandom(3000)
+        with mock.patch.object(filesystem.os, 'setxattr',
+                               side_effect=OSError(95, 'not supported')):
+            loc, _ = self.stored(data)
+        chunks, _ = self.store.get(loc)
+        self.assertIsNone(chunks.checksum)
+        chunks.close()
+        _, spans = self.spans(loc, 3000, sha(data))
+        self.assertEqual([(0, 2000), (2000, 1000)], list(spans))

@@ -1,34 +1,11 @@
 """glance-api: the v1 Images API server."""
 
-import ctypes
-import ctypes.util
 import os
 import warnings
 
 # The service resolves few names (copy-from sources at most); eventlet's
 # green DNS would pull in dnspython and ~8 MiB of resident memory.
 os.environ.setdefault('EVENTLET_NO_GREENDNS', 'yes')
-
-
-
-def _return_buffers_to_the_os():
-    """Image data moves in chunks of about a megabyte. glibc serves such
-    blocks from its heap once a freed mmap raised its threshold, and then
-    keeps the memory after many concurrent transfers; a fixed threshold
-    keeps every large chunk mmapped, so it goes back to the system as soon
-    as it is freed."""
-    libc_name = ctypes.util.find_library('c')
-    if not libc_name:
-        return
-    try:
-        libc = ctypes.CDLL(libc_name)
-        m_mmap_threshold = -3
-        libc.mallopt(m_mmap_threshold, 128 * 1024)
-    except (OSError, AttributeError):
-        pass
-
-
-_return_buffers_to_the_os()
 
 with warnings.catch_warnings():
     # eventlet warns that it is in maintenance mode on every import.

@@ -21,6 +21,8 @@ import eventlet.hubs
 import eventlet.wsgi
 from oslo_config import cfg
 
+from glance_v1.common import serving
+
 LOG = logging.getLogger(__name__)
 
 bind_opts = [
@@ -92,6 +94,13 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
 
     UNDERSCORE_PREFIXES = ('x-image-meta-', 'x-glance-')
 
+    def get_environ(self):
+        env = super().get_environ()
+        # As received, for the access line (eventlet claims HTTP/1.0 in
+        # SERVER_PROTOCOL whatever the client spoke).
+        env['glance.request_line'] = self.requestline
+        return env
+
     def formalize_key_naming(self, k):
         if '_' in k and k.lower().startswith(self.UNDERSCORE_PREFIXES):
             return k.replace('-', '_').upper()
@@ -138,43 +147,6 @@ def _head_too_slow(handler_ref):
         pass
 
 
-class _InFlight:
-    """Counts requests whose response has not been fully sent yet."""
-
-    def __init__(self, app):
-        self.app = app
-        self.count = 0
-
-    def __call__(self, environ, start_response):
-        self.count += 1
-        try:
-            body = self.app(environ, start_response)
-        except BaseException:
-            self.count -= 1
-            raise
-        return _Closing(body, self)
-
-
-class _Closing:
-
-    def __init__(self, body, counter):
-        self.body = body
-        self.counter = counter
-        self.closed = False
-
-    def __iter__(self):
-        return iter(self.body)
-
-    def close(self):
-        if self.closed:
-            return
-        self.closed = True
-        self.counter.count -= 1
-        close = getattr(self.body, 'close', None)
-        if close is not None:
-            close()
-
-
 class Server:
 
     def __init__(self, load_app, default_port):
@@ -191,12 +163,12 @@ class Server:
     def _serve(self):
         eventlet.wsgi.MAX_HEADER_LINE = CONF.max_header_line
         while True:
-            app = _InFlight(self.load_app())
+            app = serving.InFlight(self.load_app())
             pool = eventlet.GreenPool(CONF.wsgi_default_pool_size)
             server = eventlet.spawn(
                 eventlet.wsgi.server, self.sock, app, custom_pool=pool,
-                protocol=HttpProtocol,
-                log=logging.getLogger('glance_v1.wsgi.access'),
+                protocol=HttpProtocol, log=serving.ACCESS_LOG,
+                log_output=False,
                 keepalive=CONF.http_keepalive,
                 socket_timeout=CONF.client_socket_timeout or None,
                 debug=False)

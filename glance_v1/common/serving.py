@@ -1,0 +1,155 @@
+"""The outermost layer of a served app: it counts the requests whose
+response is not fully sent (for a graceful stop), writes one access line
+per request and sends a body that is a span of a local file with
+sendfile(2).
+
+Kept apart from the server (glance_v1.common.wsgi) so that it can be
+tested without importing eventlet.wsgi, whose import swaps eventlet's green
+socket into the process's http.client.
+"""
+
+import errno
+import logging
+import os
+import socket
+import time
+
+from glance_v1.common import memory
+
+# Also where eventlet reports a request it could not serve.
+ACCESS_LOG = logging.getLogger('glance_v1.wsgi.access')
+
+
+class InFlight:
+    """The outermost layer of the app: counts requests whose response has
+    not been fully sent yet, and writes each one's access line once it
+    has (in eventlet's format, counting bytes eventlet never sees)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.count = 0
+        self.trimmer = memory.Trimmer()
+
+    def done(self):
+        self.count -= 1
+        if not self.count:
+            self.trimmer.idle()
+
+    def __call__(self, environ, start_response):
+        self.count += 1
+        access = _Access(environ)
+
+        def starting(status, headers, exc_info=None):
+            access.status = status.split(' ', 1)[0]
+            return start_response(status, headers, exc_info)
+
+        try:
+            body = self.app(environ, starting)
+        except BaseException:
+            self.done()
+            # eventlet answers with a 500.
+            access.status = '500'
+            access.log()
+            raise
+        return _Closing(body, self, access, environ)
+
+
+class _Access:
+
+    def __init__(self, environ):
+        self.start = time.monotonic()
+        self.client = environ.get('REMOTE_ADDR', '-')
+        self.line = environ.get('glance.request_line') or '%s %s %s' % (
+            environ.get('REQUEST_METHOD'), environ.get('PATH_INFO'),
+            environ.get('SERVER_PROTOCOL'))
+        self.status = '-'
+        self.bytes = 0
+
+    def log(self):
+        now = time.localtime()
+        ACCESS_LOG.info('%s - - [%02d/%s/%04d %02d:%02d:%02d] "%s" %s %d %.6f',
+                        self.client, now.tm_mday, _MONTHS[now.tm_mon],
+                        now.tm_year, now.tm_hour, now.tm_min, now.tm_sec,
+                        self.line, self.status, self.bytes,
+                        time.monotonic() - self.start)
+
+
+_MONTHS = (None, 'Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug',
+           'Sep', 'Oct', 'Nov', 'Dec')
+
+
+class _Closing:
+
+    def __init__(self, body, counter, access, environ):
+        self.body = body
+        self.counter = counter
+        self.access = access
+        self.environ = environ
+        self.closed = False
+
+    def __iter__(self):
+        fileno = getattr(self.body, 'fileno', None)
+        sock = self.environ.get('eventlet.input')
+        if fileno is not None and sock is not None and \
+                fileno() is not None:
+            return self._send_file(sock.get_socket(), fileno())
+        return self._counted()
+
+    def _counted(self):
+        for chunk in self.body:
+            yield chunk
+            self.access.bytes += len(chunk)
+
+    def _send_file(self, sock, fd):
+        """Let the kernel copy the file to the socket (sendfile): no
+        buffers in this process, no copies through Python. The first
+        bytes still go through eventlet, which sends the headers with
+        them; the rest follows straight on the socket."""
+        body = self.body
+        for offset, count in body.spans():
+            if not self.access.bytes and count:
+                head = os.pread(fd, min(count, 65536), offset)
+                if not head:
+                    raise OSError(errno.EIO, 'file ended early')
+                yield head
+                self._sent(len(head))
+                offset += len(head)
+                count -= len(head)
+            for n in _sendfile(sock, fd, offset, count):
+                self._sent(n)
+
+    def _sent(self, n):
+        self.access.bytes += n
+        self.body.sent += n
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            close = getattr(self.body, 'close', None)
+            if close is not None:
+                close()
+        finally:
+            self.counter.done()
+            self.access.log()
+
+
+def _sendfile(sock, fd, offset, count):
+    """Send ``count`` bytes of ``fd`` from ``offset`` on the green socket
+    ``sock``, yielding each amount sent."""
+    out = sock.fileno()
+    while count > 0:
+        try:
+            n = os.sendfile(out, fd, offset, count)
+        except BlockingIOError:
+            # Only reached under eventlet (green sockets are non-blocking).
+            from eventlet import hubs
+            hubs.trampoline(out, write=True, timeout=sock.gettimeout(),
+                            timeout_exc=socket.timeout)
+            continue
+        if not n:
+            raise OSError(errno.EIO, 'file ended early')
+        offset += n
+        count -= n
+        yield n

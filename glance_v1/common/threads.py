@@ -27,17 +27,21 @@ def run(func, *args):
 
 class Feeder:
     """Calls ``func(item)`` for each item fed to it, in order, in a native
-    thread of its own, so that work which releases the GIL (hashing) runs
-    beside the request's green thread without a round trip per item.
+    thread of its own, so that work which releases the GIL (hashing,
+    writing) runs beside the request's green thread without a round trip
+    per item.
 
     At most ``depth`` items wait; feeding more yields to other green
     threads until one is taken, which bounds the memory held. Without
-    eventlet the calls simply happen in place.
+    eventlet the calls simply happen in place. Once ``func`` raises, the
+    remaining items are dropped and the next ``feed`` or ``finish``
+    raises that error.
     """
 
     def __init__(self, func, depth=4):
         self.func = func
         self.thread = None
+        self.error = None
         if _green():
             from eventlet import patcher
             queue = patcher.original('queue')
@@ -52,12 +56,18 @@ class Feeder:
             item = self.queue.get()
             if item is None:
                 return
-            self.func(item)
+            if self.error is None:
+                try:
+                    self.func(item)
+                except BaseException as e:
+                    self.error = e
 
     def feed(self, item):
         if self.thread is None:
             self.func(item)
             return
+        if self.error is not None:
+            raise self.error
         import eventlet
         while True:
             try:
@@ -67,11 +77,24 @@ class Feeder:
                 eventlet.sleep(0.0005)
 
     def finish(self):
-        """Wait until every item fed so far has been handled."""
+        """Wait until every item fed so far has been handled; raises what
+        ``func`` raised."""
+        self.stop()
+        if self.error is not None:
+            raise self.error
+
+    def stop(self):
+        """Wait until the thread is done with the items fed so far (or
+        dropped them after an error), without raising."""
         if self.thread is None:
             return
         import eventlet
-        self.feed(None)
+        while True:
+            try:
+                self.queue.put_nowait(None)
+                break
+            except self._full:
+                eventlet.sleep(0.0005)
         while self.thread.is_alive():
             eventlet.sleep(0.0005)
 

@@ -195,8 +195,17 @@ class FilesystemStore(base.Store):
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
             try:
                 writer = _Writer(fd, self.writeback)
-                for chunk in chunks:
-                    threads.run(writer.write, chunk)
+                # Written by a thread of its own while the next chunks
+                # arrive; an error (disk full) surfaces at the next feed.
+                feeder = threads.Feeder(writer.write)
+                try:
+                    for chunk in chunks:
+                        feeder.feed(chunk)
+                except BaseException:
+                    # Not a write past this point: the file is closed next.
+                    feeder.stop()
+                    raise
+                feeder.finish()
                 _record_checksum(fd, writer.checksum.hexdigest())
                 threads.run(os.fsync, fd)
             finally:

@@ -42,11 +42,10 @@ def can_check(algo):
     return algo in _FAST or algo in hashlib.algorithms_guaranteed
 
 
-def _hash_file(fd, offset, length, algo, cancelled):
-    """Hash ``length`` bytes of ``fd`` from ``offset`` (in a native
-    thread, with one buffer)."""
+def _hash_file(fd, offset, length, algo, buf, cancelled):
+    """Hash ``length`` bytes of ``fd`` from ``offset`` through ``buf``
+    (in a native thread)."""
     hasher = _hasher(algo)
-    buf = memoryview(bytearray(_READ))
     while length > 0 and not cancelled:
         n = os.preadv(fd, [buf[:min(_READ, length)]], offset)
         if not n:
@@ -129,8 +128,11 @@ class Download:
             yield offset, length
             return
         cancelled = []
+        # Allocated here: memory a short-lived thread allocates stays in
+        # its own malloc arena, which malloc_trim cannot shrink.
+        buf = memoryview(bytearray(_READ))
         hashing = threads.Started(_hash_file, fd, offset, length,
-                                self.check[0], cancelled)
+                                  self.check[0], buf, cancelled)
         tail = min(length, _TAIL)
         try:
             if length > tail:

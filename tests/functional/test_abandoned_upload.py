@@ -16,8 +16,10 @@ TOTAL = 8 * CHUNK
 class TestAbandonedUpload(base.FunctionalTest):
 
     server_per_test = True
-    # Small reads, so the partial data reaches the store at once.
-    conf = {'DEFAULT': {'upload_chunk_size': 65536}}
+    # Small reads and writes, so the partial data reaches the store at
+    # once.
+    conf = {'DEFAULT': {'upload_chunk_size': 65536},
+            'glance_store': {'filesystem_store_chunk_size': 65536}}
 
     def setUp(self):
         super().setUp()

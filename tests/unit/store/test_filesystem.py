@@ -144,6 +144,7 @@ class TestFilesystemStore(base.TestCase):
 
     def test_writeback_starts_in_steps(self):
         self.conf.config(filesystem_store_writeback_bytes=8192,
+                         filesystem_store_direct_io=False,
                          group='glance_store')
         store = filesystem.FilesystemStore(self.conf.conf)
         with mock.patch.object(filesystem, '_sync_file_range') as sfr:
@@ -157,3 +158,37 @@ class TestFilesystemStore(base.TestCase):
             store.add(IMAGE_ID.replace('6', '7'), [b'x' * 4096] * 5, None,
                       lambda n: None)
         self.assertFalse(sfr.called)
+
+    def test_direct_io_writes_every_byte(self):
+        # Sizes around the block and buffer boundaries, in odd chunks.
+        for n, size in enumerate((1, 4095, 4096, 4097, 8192 + 100,
+                                  3 * 4096, 5 * 4096 + 7)):
+            data = os.urandom(size)
+            image_id = IMAGE_ID[:-2] + '%02d' % n
+            with mock.patch.object(filesystem, '_DirectWriter',
+                                   wraps=filesystem._DirectWriter) as dw:
+                loc, written = self.store.add(
+                    image_id, [data[i:i + 1000]
+                               for i in range(0, size, 1000)],
+                    size, lambda n: None)
+            self.assertTrue(dw.called)
+            self.assertEqual(size, written)
+            chunks, _ = self.store.get(loc)
+            self.addCleanup(chunks.close)
+            self.assertEqual(data, b''.join(chunks))
+            self.assertEqual(('xxh3_128', xxhash.xxh3_128(data).hexdigest()),
+                             chunks.checksum)
+
+    def test_without_direct_io_support_the_page_cache_is_used(self):
+        real_open = os.open
+
+        def no_direct(path, flags, mode=0o777):
+            if flags & os.O_DIRECT:
+                raise OSError(errno.EINVAL, 'Invalid argument')
+            return real_open(path, flags, mode)
+        with mock.patch.object(filesystem.os, 'open', no_direct):
+            loc, _ = self.store.add(IMAGE_ID, [b'abc', b'de'], 5,
+                                    lambda n: None)
+        chunks, _ = self.store.get(loc)
+        self.addCleanup(chunks.close)
+        self.assertEqual(b'abcde', b''.join(chunks))

@@ -117,7 +117,8 @@ class MemberService:
         policy.enforce(ctx, 'modify_member')
         self._live_image(ctx, image_id)
         # Counted as the reference does: an existing member counts twice.
-        quota.check_members(self.registry.image_member_count(image_id) + 1)
+        quota.check_members(
+            self.registry.image_member_count(ctx, image_id) + 1)
         can_share = parse_member(body, member)
         with _NotSharableIsNotFound():
             self.registry.image_member_add(ctx, image_id, member, can_share)

@@ -58,7 +58,8 @@ def storage_remaining(ctx, registry, image_id):
     quota = storage_quota()
     if not quota:
         return None
-    used = registry.storage_usage(ctx.owner, exclude_image_id=image_id)
+    used = registry.storage_usage(ctx, ctx.owner,
+                                  exclude_image_id=image_id)
     return quota - used
 
 

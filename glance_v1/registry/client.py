@@ -183,21 +183,22 @@ class RegistryClient:
         answer = self._call(ctx, 'GET', '/images/detail', params=params)
         return [wire.image_from_wire(i) for i in answer['images']]
 
-    # -- calls without a caller ------------------------------------------
-    # As in the reference, the API node reads quota figures from the
-    # database itself: these calls carry no caller whose identity the
-    # registry could check.
+    # -- quota figures ----------------------------------------------------
+    # The reference's API node read these from the database itself; here
+    # they come from the registry, so an API node needs no database.
 
-    def storage_usage(self, owner, exclude_image_id=None):
-        return self._database().storage_usage(owner, exclude_image_id)
+    def storage_usage(self, ctx, owner, exclude_image_id=None):
+        params = {}
+        if owner is not None:
+            params['owner'] = owner
+        if exclude_image_id:
+            params['exclude_image_id'] = exclude_image_id
+        return self._call(ctx, 'GET', '/storage-usage',
+                          params=params)['usage']
 
-    def image_member_count(self, image_id):
-        return self._database().image_member_count(image_id)
-
-    @staticmethod
-    def _database():
-        from glance_v1.registry import local
-        return local.LocalRegistry()
+    def image_member_count(self, ctx, image_id):
+        return self._call(ctx, 'GET', '/images/%s/member-count'
+                          % _quote(image_id))['count']
 
     # -- members --------------------------------------------------------
 

@@ -376,11 +376,14 @@ class LocalRegistry:
                 raise exception.NotFound(_NO_MEMBERSHIP)
             return _member_dict(row)
 
-    def image_member_count(self, image_id):
+    def image_member_count(self, ctx, image_id):
+        """Live memberships of an image ``ctx`` can see (for
+        image_member_quota)."""
         q = sa.select(sa.func.count()).select_from(models.ImageMember).where(
             models.ImageMember.image_id == image_id,
             models.ImageMember.deleted.is_(False))
         with _session() as sess:
+            self._load(ctx, sess, image_id)
             return sess.execute(q).scalar()
 
     def image_members_replace(self, ctx, image_id, memberships):
@@ -551,8 +554,12 @@ class LocalRegistry:
         bound = first >= value if asc else first <= value
         return sa.and_(bound, condition)
 
-    def storage_usage(self, owner, exclude_image_id=None):
-        """Bytes held by ``owner``'s live images (for user_storage_quota)."""
+    def storage_usage(self, ctx, owner, exclude_image_id=None):
+        """Bytes held by ``owner``'s live images (for user_storage_quota);
+        only the owner itself and admins may ask."""
+        if not ctx.is_admin and owner != ctx.owner:
+            raise exception.Forbidden(
+                'Only an owner may know its storage usage')
         img = models.Image
         q = sa.select(sa.func.coalesce(sa.func.sum(img.size), 0)).where(
             img.owner == owner, img.deleted.is_(False),

@@ -245,6 +245,12 @@ class ApiServer(Service):
                 conf=conf, state_dir=self.state_dir,
                 database=self.database))
         if self.registry is not None:
+            # An API node of the split deployment has no database: any
+            # use of one fails instead of reaching the registry's.
+            sections['database'] = dict(
+                sections['database'],
+                connection='sqlite:///%s' % os.path.join(
+                    self.state_dir, 'no-such-directory', 'api.sqlite'))
             sections['DEFAULT'].update({
                 'registry_backend': 'remote',
                 'registry_host': '127.0.0.1',

@@ -140,6 +140,12 @@ class ImagesController:
         return json_response({'image': image})
 
 
+    def storage_usage(self, req):
+        return json_response({'usage': self.registry.storage_usage(
+            self._ctx(req), req.GET.get('owner'),
+            exclude_image_id=req.GET.get('exclude_image_id'))})
+
+
 class MembersController:
     """Member calls go to the registry as they are: who may share is the
     registry's decision, and can_share was validated by glance-api."""
@@ -182,3 +188,7 @@ class MembersController:
     def shared_images(self, req, member):
         return json_response({'shared_images': self.registry.shared_images(
             self._ctx(req), member)})
+
+    def count(self, req, image_id):
+        return json_response({'count': self.registry.image_member_count(
+            self._ctx(req), image_id)})

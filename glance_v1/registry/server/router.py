@@ -47,6 +47,10 @@ class API(router.API):
                 'DELETE': (members, 'delete')}, None),
             ('/shared-images/{member}', {
                 'GET': (members, 'shared_images')}, None),
+            # Quota figures, so that API nodes need no database.
+            ('/storage-usage', {'GET': (imgs, 'storage_usage')}, None),
+            ('/images/{image_id}/member-count', {
+                'GET': (members, 'count')}, None),
         ]
         self._build()
 

@@ -66,10 +66,12 @@ class RegistryMembersTest(base.DatabaseTestCase):
         self.assertEqual([{'member_id': 'third', 'can_share': False}],
                          self.registry.image_members(
                              base.ctx(tenant='third'), self.image))
-        self.assertEqual(2, self.registry.image_member_count(self.image))
+        self.assertEqual(2, self.registry.image_member_count(self.owner,
+                                                             self.image))
         self.registry.image_members_replace(member, self.image,
                                             {'third': None})
-        self.assertEqual(1, self.registry.image_member_count(self.image))
+        self.assertEqual(1, self.registry.image_member_count(self.owner,
+                                                             self.image))
         # The member that gave up its own membership can no longer see it.
         self.assertRaises(exception.NotFound, self.registry.image_members,
                           member, self.image)

@@ -49,6 +49,19 @@ class RecordingRegistry:
         self._record('shared_images', ctx, member)
         return [{'image_id': 'i1', 'can_share': False}]
 
+    def image_member_count(self, ctx, image_id):
+        self._record('image_member_count', ctx, image_id)
+        if image_id == 'hidden':
+            raise exception.ImageNotFound(image_id=image_id)
+        return 3
+
+    def storage_usage(self, ctx, owner, exclude_image_id=None):
+        self._record('storage_usage', ctx, owner,
+                     exclude_image_id=exclude_image_id)
+        if owner != ctx.owner:
+            raise exception.Forbidden('not yours')
+        return 12345
+
 
 class _QuietHandler(simple_server.WSGIRequestHandler):
 
@@ -97,6 +110,26 @@ class TestMemberCalls(base.TestCase):
              {'can_share': False}),
             ('image_member_delete', 'owner1', ('i1', 't2'), {}),
             ('shared_images', 'owner1', ('t2',), {}),
+        ], self.registry.calls)
+
+    def test_quota_figures_come_from_the_registry(self):
+        c, ctx = self.client, self.ctx
+        self.assertEqual(3, c.image_member_count(ctx, 'i1'))
+        self.assertRaises(exception.NotFound, c.image_member_count, ctx,
+                          'hidden')
+        self.assertEqual(12345, c.storage_usage(ctx, 'owner1'))
+        self.assertEqual(12345, c.storage_usage(ctx, 'owner1',
+                                                exclude_image_id='i2'))
+        self.assertRaises(exception.Forbidden, c.storage_usage, ctx, 'other')
+        self.assertEqual([
+            ('image_member_count', 'owner1', ('i1',), {}),
+            ('image_member_count', 'owner1', ('hidden',), {}),
+            ('storage_usage', 'owner1', ('owner1',),
+             {'exclude_image_id': None}),
+            ('storage_usage', 'owner1', ('owner1',),
+             {'exclude_image_id': 'i2'}),
+            ('storage_usage', 'owner1', ('other',),
+             {'exclude_image_id': None}),
         ], self.registry.calls)
 
     def test_identity_reaches_the_registry(self):

@@ -32,6 +32,22 @@ class TestLocalRegistry(base.DatabaseTestCase):
         self.assertIn(public['id'], ids)
         self.assertNotIn(private['id'], ids)
 
+    def test_quota_figures_only_for_those_who_may_know(self):
+        mine = self.create(size=100)
+        self.create(size=20)
+        other = base.ctx(tenant='tenant2')
+        usage = self.registry.storage_usage
+        self.assertEqual(120, usage(base.ctx(), 'tenant1'))
+        self.assertEqual(20, usage(base.ctx(), 'tenant1',
+                                   exclude_image_id=mine['id']))
+        self.assertEqual(120, usage(base.admin_ctx(), 'tenant1'))
+        self.assertRaises(exception.Forbidden, usage, other, 'tenant1')
+        self.registry.image_member_add(base.ctx(), mine['id'], 'tenant3')
+        count = self.registry.image_member_count
+        self.assertEqual(1, count(base.ctx(), mine['id']))
+        # Counting members of an image one cannot see: it does not exist.
+        self.assertRaises(exception.NotFound, count, other, mine['id'])
+
     def test_only_owner_or_admin_mutates(self):
         public = self.create(base.admin_ctx(), is_public=True)
         self.assertRaises(exception.Forbidden, self.registry.image_update,

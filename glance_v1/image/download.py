@@ -127,19 +127,23 @@ class Download:
         if not self.check or not length:
             yield offset, length
             return
-        cancelled = []
         # Allocated here: memory a short-lived thread allocates stays in
         # its own malloc arena, which malloc_trim cannot shrink.
-        buf = memoryview(bytearray(_READ))
-        hashing = threads.Started(_hash_file, fd, offset, length,
-                                  self.check[0], buf, cancelled)
+        buf = memoryview(bytearray(min(_READ, length)))
         tail = min(length, _TAIL)
-        try:
-            if length > tail:
+        if length == tail:
+            # Small enough to hash on the spot (a thread would cost more).
+            self._check_digest(_hash_file(fd, offset, length, self.check[0],
+                                          buf, ()))
+        else:
+            cancelled = []
+            hashing = threads.Started(_hash_file, fd, offset, length,
+                                      self.check[0], buf, cancelled)
+            try:
                 yield offset, length - tail
-            self._check_digest(hashing.wait())
-        finally:
-            cancelled.append(True)
+                self._check_digest(hashing.wait())
+            finally:
+                cancelled.append(True)
         yield offset + length - tail, tail
 
     # -- both ---------------------------------------------------------------

@@ -133,6 +133,16 @@ class TestSpans(base.TestCase):
             self.assertEqual((0, 4000), next(spans))
             self.assertRaises(exception.DataCorrupted, next, spans)
 
+    def test_small_file_is_checked_before_its_only_span(self):
+        data = os.urandom(800)
+        loc, path = self.stored(data)
+        _, spans = self.spans(loc, 800, xxh(data))
+        self.assertEqual([(0, 800)], list(spans))
+        with open(path, 'r+b') as f:
+            f.write(b'\0' if data[0] else b'\1')
+        _, spans = self.spans(loc, 800, xxh(data))
+        self.assertRaises(exception.DataCorrupted, next, spans)
+
     def test_short_file_sends_nothing(self):
         loc, path = self.stored(os.urandom(5000))
         os.truncate(path, 4999)

@@ -1,5 +1,8 @@
 """Logging through oslo.log, set up once per command."""
 
+import logging as std_logging
+import os
+
 from oslo_config import cfg
 from oslo_log import log as logging
 
@@ -12,3 +15,21 @@ def setup(prog):
                          + ['routes=WARN', 'alembic=WARN',
                             'glance_v1.wsgi.access=INFO'])
     logging.setup(CONF, prog)
+    os.register_at_fork(after_in_child=new_handler_locks)
+
+
+def new_handler_locks():
+    """Give every log handler a lock of this process's own.
+
+    Under eventlet oslo.log makes each handler's lock a pipe holding one
+    token, and a forked worker inherits that pipe: the parent and all its
+    workers then share one lock, and a worker killed while writing a line
+    takes the token with it, so every other process hangs at its next log
+    line (the parent never logged, nor replaced, the dead worker).
+    """
+    loggers = [std_logging.getLogger()] + [
+        logger for logger in std_logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, std_logging.Logger)]
+    for logger in loggers:
+        for handler in logger.handlers:
+            handler.createLock()

@@ -68,6 +68,9 @@ class Feeder:
             return
         if self.error is not None:
             raise self.error
+        self._put(item)
+
+    def _put(self, item):
         import eventlet
         while True:
             try:
@@ -88,13 +91,8 @@ class Feeder:
         dropped them after an error), without raising."""
         if self.thread is None:
             return
+        self._put(None)
         import eventlet
-        while True:
-            try:
-                self.queue.put_nowait(None)
-                break
-            except self._full:
-                eventlet.sleep(0.0005)
         while self.thread.is_alive():
             eventlet.sleep(0.0005)
 

@@ -307,7 +307,10 @@ class FilesystemStore(base.Store):
             except OSError as e:
                 if e.errno != errno.EINVAL:
                     raise
-                # This filesystem refuses O_DIRECT (and created nothing).
+                # This filesystem refuses O_DIRECT, and Linux checks that
+                # only after O_CREAT made the file: remove it (the name
+                # is this upload's own) before opening it again.
+                self._remove(path)
             else:
                 return fd, _DirectWriter(fd, self.chunk_size)
         fd = os.open(path, flags, 0o640)

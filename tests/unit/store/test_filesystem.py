@@ -184,6 +184,9 @@ class TestFilesystemStore(base.TestCase):
 
         def no_direct(path, flags, mode=0o777):
             if flags & os.O_DIRECT:
+                # As Linux does: the file is created before O_DIRECT is
+                # refused.
+                os.close(real_open(path, flags & ~os.O_DIRECT, mode))
                 raise OSError(errno.EINVAL, 'Invalid argument')
             return real_open(path, flags, mode)
         with mock.patch.object(filesystem.os, 'open', no_direct):

@@ -1,6 +1,7 @@
 """oslo.middleware in the pipeline: health check, proxy headers, CORS and
 request ids (reference §1 healthcheck and request ids, §7 pipelines)."""
 
+import http.client
 import os
 
 from tests.functional import base
@@ -97,6 +98,25 @@ class TestMiddleware(base.FunctionalTest):
             self.assertTrue(400 <= resp.status < 500,
                             '%d: %s' % (length, resp.status))
             self.assertNotEqual(500, resp.status)
+
+    def test_options_without_origin(self):
+        # oslo.middleware's CORS answers every OPTIONS 200, Origin or not.
+        resp = self.request('OPTIONS', '/v1/images', base.identity())
+        self.assertEqual(200, resp.status)
+
+    def test_one_request_id_header(self):
+        conn = http.client.HTTPConnection('127.0.0.1', self.api.port,
+                                          timeout=60)
+        try:
+            conn.request('GET', '/v1/images', headers=dict(
+                base.identity(), **{'X-Openstack-Request-ID': 'req-mine'}))
+            resp = conn.getresponse()
+            resp.read()
+        finally:
+            conn.close()
+        self.assertEqual(['req-mine'], [
+            value for name, value in resp.getheaders()
+            if name.lower() == 'x-openstack-request-id'])
 
     def test_request_id_of_healthcheck(self):
         resp = self.request('GET', '/healthcheck')

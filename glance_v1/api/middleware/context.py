@@ -4,7 +4,7 @@ keystonemiddleware's ``authtoken`` or by a trusted front end
 read-only access is allowed."""
 
 from oslo_middleware import request_id
-import webob.dec
+import webob
 
 from glance_v1.api import faults
 from glance_v1.common import context
@@ -50,15 +50,16 @@ class ContextMiddleware:
                         or policy.check_is_admin(ctx))
         return ctx
 
-    @webob.dec.wsgify
-    def __call__(self, req):
+    def __call__(self, environ, start_response):
+        req = webob.Request(environ)
         ctx = self._context(req)
         if ctx is None:
-            return faults.error_response(
+            resp = faults.error_response(
                 req, 401, 'This server could not verify that you are '
                 'authorized to access the document you requested.')
-        req.environ['glance.context'] = ctx
-        return req.get_response(self.app)
+            return resp(environ, start_response)
+        environ['glance.context'] = ctx
+        return self.app(environ, start_response)
 
 
 def filter_factory(global_conf, **local_conf):

@@ -3,7 +3,6 @@ identity (the reference's default pipeline, for trusted single-user
 setups)."""
 
 from oslo_middleware import request_id
-import webob.dec
 
 from glance_v1.common import context
 
@@ -16,14 +15,13 @@ class UnauthenticatedContextMiddleware:
     def __init__(self, app):
         self.app = app
 
-    @webob.dec.wsgify
-    def __call__(self, req):
-        req.environ['glance.context'] = context.RequestContext(
+    def __call__(self, environ, start_response):
+        environ['glance.context'] = context.RequestContext(
             is_admin=True, overwrite=True,
             owner_is_tenant=CONF.owner_is_tenant,
-            request_id=req.environ.get(ENV_REQUEST_ID),
-            global_request_id=req.environ.get(request_id.GLOBAL_REQ_ID))
-        return req.get_response(self.app)
+            request_id=environ.get(ENV_REQUEST_ID),
+            global_request_id=environ.get(request_id.GLOBAL_REQ_ID))
+        return self.app(environ, start_response)
 
 
 def filter_factory(global_conf, **local_conf):

@@ -1,7 +1,7 @@
 """``versionnegotiation``: route a request to an API version by URL
 prefix or by ``Accept: application/vnd.openstack.images-v1``."""
 
-import webob.dec
+import webob
 
 from glance_v1.api import versions
 
@@ -14,26 +14,30 @@ class VersionNegotiationFilter:
     def __init__(self, app):
         self.app = app
 
-    @webob.dec.wsgify
-    def __call__(self, req):
-        path = req.path_info
+    def __call__(self, environ, start_response):
+        path = webob.Request(environ).path_info
         if path == '/versions' or path.startswith('/versions/'):
-            return versions.versions_response(req, 200)
-        accept = req.headers.get('Accept', '')
+            return self._versions(environ, start_response, 200)
+        accept = environ.get('HTTP_ACCEPT', '')
         if accept.startswith(ACCEPT_PREFIX):
             version = accept[len(ACCEPT_PREFIX):].split(';')[0].strip()
             if version not in V1_ALIASES:
-                return versions.versions_response(req, 300)
+                return self._versions(environ, start_response, 300)
             rest = path
         else:
             segment, _, remainder = path.lstrip('/').partition('/')
             if segment not in V1_ALIASES:
-                return versions.versions_response(req, 300)
+                return self._versions(environ, start_response, 300)
             rest = '/' + remainder
-        req.path_info = '/v1' + (rest if rest != '/' or path.endswith('/')
-                                 else '')
-        req.environ['api.version'] = 1
-        return req.get_response(self.app)
+        webob.Request(environ).path_info = '/v1' + (
+            rest if rest != '/' or path.endswith('/') else '')
+        environ['api.version'] = 1
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def _versions(environ, start_response, status):
+        resp = versions.versions_response(webob.Request(environ), status)
+        return resp(environ, start_response)
 
 
 def filter_factory(global_conf, **local_conf):

@@ -19,6 +19,9 @@ from glance_v1.common import memory
 # Also where eventlet reports a request it could not serve.
 ACCESS_LOG = logging.getLogger('glance_v1.wsgi.access')
 
+# A response at least this large counts as image data (for trimming).
+_DATA_BYTES = 65536
+
 
 class InFlight:
     """The outermost layer of the app: counts requests whose response has
@@ -29,10 +32,16 @@ class InFlight:
         self.app = app
         self.count = 0
         self.trimmer = memory.Trimmer()
+        self._moved_data = False
 
-    def done(self):
+    def done(self, access):
         self.count -= 1
-        if not self.count:
+        # Only image data leaves much heap behind; trimming after every
+        # metadata call would cost each of them a walk of the heap.
+        if access.bytes >= _DATA_BYTES or access.has_body:
+            self._moved_data = True
+        if not self.count and self._moved_data:
+            self._moved_data = False
             self.trimmer.idle()
 
     def __call__(self, environ, start_response):
@@ -41,17 +50,38 @@ class InFlight:
 
         def starting(status, headers, exc_info=None):
             access.status = status.split(' ', 1)[0]
-            return start_response(status, headers, exc_info)
+            return start_response(status, [(_capitalized(name), value)
+                                           for name, value in headers],
+                                  exc_info)
 
         try:
             body = self.app(environ, starting)
         except BaseException:
-            self.done()
+            self.done(access)
             # eventlet answers with a 500.
             access.status = '500'
             access.log()
             raise
         return _Closing(body, self, access, environ)
+
+
+_CAPITALIZED = {}
+
+
+def _capitalized(name):
+    """``X-Image-Meta-Disk_format`` for ``x-image-meta-disk_format``, as
+    eventlet spells response headers, remembering the spellings seen (a
+    HEAD carries dozens of headers; eventlet would split and join each).
+    """
+    spelled = _CAPITALIZED.get(name)
+    if spelled is None:
+        # bytes.capitalize: ASCII letters only, as eventlet does.
+        spelled = '-'.join(part.encode('latin-1').capitalize().decode(
+            'latin-1') for part in name.split('-'))
+        # Property names are the callers' own: keep the memory bounded.
+        if len(_CAPITALIZED) < 4096:
+            _CAPITALIZED[name] = spelled
+    return spelled
 
 
 class _Access:
@@ -64,6 +94,9 @@ class _Access:
             environ.get('SERVER_PROTOCOL'))
         self.status = '-'
         self.bytes = 0
+        self.has_body = bool(environ.get('HTTP_TRANSFER_ENCODING') or
+                             environ.get('CONTENT_LENGTH', '0') not in
+                             ('', '0'))
 
     def log(self):
         now = time.localtime()
@@ -131,7 +164,7 @@ class _Closing:
             if close is not None:
                 close()
         finally:
-            self.counter.done()
+            self.counter.done(self.access)
             self.access.log()
 
 

@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 import time
+import warnings
 import weakref
 
 import eventlet
@@ -60,6 +61,11 @@ CONF = cfg.CONF
 CONF.register_opts(bind_opts)
 CONF.register_opts(socket_opts)
 CONF.register_opts(eventlet_opts)
+
+
+# eventlet warns once the server is told to leave header names alone.
+warnings.filterwarnings('ignore', message='capitalize_response_headers',
+                        category=DeprecationWarning)
 
 
 def default_workers():
@@ -169,6 +175,8 @@ class Server:
                 eventlet.wsgi.server, self.sock, app, custom_pool=pool,
                 protocol=HttpProtocol, log=serving.ACCESS_LOG,
                 log_output=False,
+                # InFlight spells the header names as eventlet would.
+                capitalize_response_headers=False,
                 keepalive=CONF.http_keepalive,
                 socket_timeout=CONF.client_socket_timeout or None,
                 debug=False)

@@ -6,10 +6,9 @@ faults; that reuse is worth a third of the upload and download rate over
 mapping a fresh block per chunk. Many concurrent transfers, though, leave
 the heap fragmented and its free pages resident after they end, so each
 time a serving process goes idle after moving image data its free heap
-pages are returned
-(``malloc_trim(0)`` releases free pages anywhere in the heap and in every
-thread's arena, not only at the top). With little to return it takes
-about a microsecond.
+pages are returned (``malloc_trim(0)`` releases free pages anywhere in the
+heap and in every thread's arena, not only at the top). The walk costs
+tens of microseconds, which is why metadata calls do not trigger it.
 """
 
 import ctypes

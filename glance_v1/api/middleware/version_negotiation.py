@@ -15,29 +15,28 @@ class VersionNegotiationFilter:
         self.app = app
 
     def __call__(self, environ, start_response):
-        path = webob.Request(environ).path_info
+        req = webob.Request(environ)
+        path = req.path_info
         if path == '/versions' or path.startswith('/versions/'):
-            return self._versions(environ, start_response, 200)
+            return versions.versions_response(req, 200)(environ,
+                                                        start_response)
         accept = environ.get('HTTP_ACCEPT', '')
         if accept.startswith(ACCEPT_PREFIX):
             version = accept[len(ACCEPT_PREFIX):].split(';')[0].strip()
             if version not in V1_ALIASES:
-                return self._versions(environ, start_response, 300)
+                return versions.versions_response(req, 300)(
+                    environ, start_response)
             rest = path
         else:
             segment, _, remainder = path.lstrip('/').partition('/')
             if segment not in V1_ALIASES:
-                return self._versions(environ, start_response, 300)
+                return versions.versions_response(req, 300)(
+                    environ, start_response)
             rest = '/' + remainder
-        webob.Request(environ).path_info = '/v1' + (
+        req.path_info = '/v1' + (
             rest if rest != '/' or path.endswith('/') else '')
         environ['api.version'] = 1
         return self.app(environ, start_response)
-
-    @staticmethod
-    def _versions(environ, start_response, status):
-        resp = versions.versions_response(webob.Request(environ), status)
-        return resp(environ, start_response)
 
 
 def filter_factory(global_conf, **local_conf):

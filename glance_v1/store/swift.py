@@ -388,14 +388,16 @@ class SwiftStore(base.Store):
         if offset or length is not None:
             end = '' if length is None else offset + length - 1
             headers['Range'] = 'bytes=%d-%s' % (offset, end)
-        resp_headers, body = self._open(obj, headers)
+        resp_headers, body, conn = self._open(obj, headers)
         size = int(resp_headers.get('content-length', 0))
         if 'content-range' in resp_headers:
             size = int(resp_headers['content-range'].rsplit('/', 1)[1])
         remaining = size - offset if length is None else length
-        return self._read(obj, body, offset, remaining), size
+        return self._read(obj, body, conn, offset, remaining), size
 
     def _open(self, obj, headers):
+        """``(headers, body, connection)`` of a GET; the connection is
+        the caller's to close once done with the body."""
         conn = self._connection()
         try:
             resp_headers, body = conn.get_object(
@@ -406,9 +408,9 @@ class SwiftStore(base.Store):
             raise self._translate(e, exception.NotFound(
                 'Image data %s not found in Swift' % obj))
         self._keep_auth(conn)
-        return resp_headers, body
+        return resp_headers, body, conn
 
-    def _read(self, obj, body, offset, remaining):
+    def _read(self, obj, body, conn, offset, remaining):
         """Stream ``remaining`` bytes from ``offset``, resuming with a
         range request up to swift_store_retry_get_count times."""
         retries = self.conf.glance_store.swift_store_retry_get_count
@@ -430,13 +432,17 @@ class SwiftStore(base.Store):
                         return
                     retries -= 1
                     body.close()
+                    # Its pooled socket would otherwise stay open until
+                    # the garbage collector finds the connection.
+                    conn.close()
                     LOG.warning('Resuming download of %s at byte %d',
                                 obj, offset)
-                    _h, body = self._open(obj, {
+                    _h, body, conn = self._open(obj, {
                         'Range': 'bytes=%d-%d' % (offset,
                                                   offset + remaining - 1)})
         finally:
             body.close()
+            conn.close()
 
     def get_size(self, location_uri):
         obj = self._object_of(location_uri)

@@ -215,10 +215,10 @@ class Soak:
                 return count
             time.sleep(0.5)
 
-    def sample_rss(self, pid, samples, every=5):
-        deadline = time.monotonic() + self.duration
-        while time.monotonic() < deadline:
-            time.sleep(every)
+    @staticmethod
+    def sample_rss(pid, samples, stop, every=5):
+        # Stops with the measured run: the API may be gone right after.
+        while not stop.wait(every):
             samples.append(rss_kib(pid))
 
     def run(self, pid=None, store_files=None, warmup=None):
@@ -231,12 +231,16 @@ class Soak:
         before = (fd_count(pid), rss_kib(pid)) if pid else None
         started = time.monotonic()
         samples = []
+        stop = threading.Event()
         sampler = threading.Thread(target=self.sample_rss,
-                                   args=(pid, samples), daemon=True)
+                                   args=(pid, samples, stop), daemon=True)
         if pid:
             sampler.start()
         self.run_workers(self.duration - warmup)
         elapsed = time.monotonic() - started
+        stop.set()
+        if pid:
+            sampler.join()
         report = {'seed': self.seed, 'seconds': round(elapsed + warmup, 1),
                   'concurrency': self.concurrency,
                   'operations': dict(self.ops),

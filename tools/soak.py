@@ -40,6 +40,48 @@ def fd_count(pid):
     return len(os.listdir('/proc/%d/fd' % pid))
 
 
+_TCP_STATES = {'01': 'established', '06': 'time-wait', '08': 'close-wait',
+               '0A': 'listen'}
+
+
+def _tcp_sockets(pid, api_port):
+    """inode -> 'tcp from clients <state>' for connections to the API's
+    port, else 'tcp to <remote port> <state>', for ``pid``'s sockets."""
+    found = {}
+    for table in ('tcp', 'tcp6'):
+        try:
+            with open('/proc/%d/net/%s' % (pid, table)) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    local = int(fields[1].split(':')[1], 16)
+                    remote = int(fields[2].split(':')[1], 16)
+                    state = _TCP_STATES.get(fields[3], fields[3])
+                    found[fields[9]] = (
+                        'tcp from clients %s' % state if local == api_port
+                        else 'tcp to %d %s' % (remote, state))
+        except OSError:
+            pass
+    return found
+
+
+def fd_targets(pid, api_port=None):
+    """What each open descriptor of ``pid`` refers to, by kind: a file's
+    path, a pipe, or a TCP socket's ports and state, so that two
+    snapshots compare and show where descriptors went."""
+    tcp = _tcp_sockets(pid, api_port)
+    targets = []
+    for fd in os.listdir('/proc/%d/fd' % pid):
+        try:
+            target = os.readlink('/proc/%d/fd/%s' % (pid, fd))
+        except OSError:
+            continue
+        kind, _, inode = target.partition(':[')
+        targets.append(tcp.get(inode.rstrip(']'), kind) if inode
+                       else target)
+    return sorted(targets)
+
+
 def rss_kib(pid):
     with open('/proc/%d/status' % pid) as f:
         for line in f:
@@ -229,6 +271,7 @@ class Soak:
         self.run_workers(warmup, first_index=1000)
         self.quiesce()
         before = (fd_count(pid), rss_kib(pid)) if pid else None
+        kinds_before = fd_targets(pid, self.port) if pid else None
         started = time.monotonic()
         samples = []
         stop = threading.Event()
@@ -249,7 +292,12 @@ class Soak:
                   'stuck_saving': self.quiesce()}
         if pid:
             after = (self.settled_fds(pid, before[0]), rss_kib(pid))
+            # Which kinds of descriptor grew, to tell a leak's source.
+            grown = collections.Counter(fd_targets(pid, self.port))
+            grown.subtract(kinds_before)
             report.update({'fds_before': before[0], 'fds_after': after[0],
+                           'fds_grown': {k: n for k, n in grown.items()
+                                         if n > 0},
                            'rss_kib_before': before[1],
                            'rss_kib_after': after[1],
                            'rss_kib_samples': samples})

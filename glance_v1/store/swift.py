@@ -95,6 +95,82 @@ swift_client.logger_settings['reveal_sensitive_prefix'] = 0
 _TRANSIENT = (socket.error, requests.RequestException)
 
 
+class _Connection(swift_client.Connection):
+    """A swiftclient connection that lets go of its sockets when closed.
+
+    swiftclient replaces its HTTP connection without closing it when it
+    retries a request, and an HTTP connection's response refers back to
+    it (header closures): a socket the response's file object still held
+    stayed open until the garbage collector ran. A soak left dozens of
+    them open."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._opened = []
+
+    def http_connection(self, url=None):
+        parsed, conn = super().http_connection(url)
+        self._opened.append(conn)
+        return parsed, conn
+
+    def close(self):
+        super().close()
+        opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()
+            # Breaks the cycle, so what the response still holds (a
+            # socket's file object keeps its descriptor open) goes now.
+            conn.resp = None
+
+
+class _Download:
+    """A GET's chunks, resumed with a range request up to
+    swift_store_retry_get_count times if Swift breaks off. ``close()``
+    releases the connection whether or not iteration began or ended: a
+    generator never started would not run its cleanup, and the socket
+    would stay open until the garbage collector found it."""
+
+    def __init__(self, store, obj, body, conn, offset, remaining):
+        self.store = store
+        self.obj = obj
+        self.body = body
+        self.conn = conn
+        self.offset = offset
+        self.remaining = remaining
+
+    def __iter__(self):
+        retries = self.store.conf.glance_store.swift_store_retry_get_count
+        try:
+            while self.remaining > 0:
+                try:
+                    for chunk in self.body:
+                        chunk = chunk[:self.remaining]
+                        self.offset += len(chunk)
+                        self.remaining -= len(chunk)
+                        yield chunk
+                        if self.remaining <= 0:
+                            return
+                    return
+                except Exception as e:
+                    if retries <= 0:
+                        LOG.error('Download of %s from Swift broke: %s',
+                                  self.obj, self.store._scrub(str(e)))
+                        return
+                    retries -= 1
+                    self.close()
+                    LOG.warning('Resuming download of %s at byte %d',
+                                self.obj, self.offset)
+                    _h, self.body, self.conn = self.store._open(
+                        self.obj, {'Range': 'bytes=%d-%d' % (
+                            self.offset, self.offset + self.remaining - 1)})
+        finally:
+            self.close()
+
+    def close(self):
+        self.body.close()
+        self.conn.close()
+
+
 class _Upload:
     """One segment (or the whole object) as a PUT body: pulls up to
     ``limit`` bytes from the upload's chunk iterator.
@@ -204,7 +280,7 @@ class SwiftStore(base.Store):
                     user_domain_name=opts.swift_store_user_domain_name,
                     project_domain_name=opts.swift_store_project_domain_name)
         url, token = self._auth
-        return swift_client.Connection(
+        return _Connection(
             authurl=self.auth_address, user=user, key=opts.swift_store_key,
             tenant_name=tenant, auth_version=version, os_options=os_options,
             preauthurl=url, preauthtoken=token,
@@ -393,7 +469,7 @@ class SwiftStore(base.Store):
         if 'content-range' in resp_headers:
             size = int(resp_headers['content-range'].rsplit('/', 1)[1])
         remaining = size - offset if length is None else length
-        return self._read(obj, body, conn, offset, remaining), size
+        return _Download(self, obj, body, conn, offset, remaining), size
 
     def _open(self, obj, headers):
         """``(headers, body, connection)`` of a GET; the connection is
@@ -409,40 +485,6 @@ class SwiftStore(base.Store):
                 'Image data %s not found in Swift' % obj))
         self._keep_auth(conn)
         return resp_headers, body, conn
-
-    def _read(self, obj, body, conn, offset, remaining):
-        """Stream ``remaining`` bytes from ``offset``, resuming with a
-        range request up to swift_store_retry_get_count times."""
-        retries = self.conf.glance_store.swift_store_retry_get_count
-        try:
-            while remaining > 0:
-                try:
-                    for chunk in body:
-                        chunk = chunk[:remaining]
-                        offset += len(chunk)
-                        remaining -= len(chunk)
-                        yield chunk
-                        if remaining <= 0:
-                            return
-                    return
-                except Exception as e:
-                    if retries <= 0:
-                        LOG.error('Download of %s from Swift broke: %s',
-                                  obj, self._scrub(str(e)))
-                        return
-                    retries -= 1
-                    body.close()
-                    # Its pooled socket would otherwise stay open until
-                    # the garbage collector finds the connection.
-                    conn.close()
-                    LOG.warning('Resuming download of %s at byte %d',
-                                obj, offset)
-                    _h, body, conn = self._open(obj, {
-                        'Range': 'bytes=%d-%d' % (offset,
-                                                  offset + remaining - 1)})
-        finally:
-            body.close()
-            conn.close()
 
     def get_size(self, location_uri):
         obj = self._object_of(location_uri)

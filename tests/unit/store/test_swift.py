@@ -25,6 +25,7 @@ class FakeAccount:
         self.down = False
         self.break_reads = None
         self.connections = []
+        self.closed = []
 
     def connection(self, **kwargs):
         self.connections.append(kwargs)
@@ -106,7 +107,7 @@ class FakeConnection:
                     if n.startswith(prefix)]
 
     def close(self):
-        pass
+        self.account.closed.append('connection')
 
 
 class Body:
@@ -130,7 +131,7 @@ class Body:
         return next(self.chunks)
 
     def close(self):
-        pass
+        self.account.closed.append('body')
 
 
 class SwiftStoreTest(base.TestCase):
@@ -146,7 +147,7 @@ class SwiftStoreTest(base.TestCase):
                          swift_store_large_object_size=2,
                          swift_store_large_object_chunk_size=1)
         self.account = FakeAccount()
-        patcher = mock.patch.object(swift.swift_client, 'Connection',
+        patcher = mock.patch.object(swift, '_Connection',
                                     side_effect=self.account.connection)
         patcher.start()
         self.addCleanup(patcher.stop)
@@ -269,3 +270,39 @@ class SwiftStoreTest(base.TestCase):
         self.assertEqual('proj', kwargs['os_options']['project_name'])
         self.assertEqual('udom', kwargs['os_options']['user_domain_name'])
         self.assertEqual('R1', kwargs['os_options']['region_name'])
+
+    def test_download_never_iterated_still_releases_its_connection(self):
+        # A client gone before the first byte: the response is closed
+        # without being iterated.
+        location, _ = self.store.add('img', [b'x' * 100], 100,
+                                     lambda n: None)
+        del self.account.closed[:]
+        chunks, size = self.store.get(location)
+        self.assertEqual(100, size)
+        chunks.close()
+        self.assertEqual(['body', 'connection'], self.account.closed)
+
+
+class ConnectionTest(base.TestCase):
+
+    def test_close_lets_go_of_every_http_connection(self):
+        # swiftclient replaces its HTTP connection when it retries,
+        # without closing the old one.
+        opened = []
+
+        def http_connection(self, url=None):
+            conn = mock.Mock(resp=object())
+            opened.append(conn)
+            return 'parsed', conn
+        self.patch(swift.swift_client.Connection, 'http_connection',
+                   http_connection)
+        conn = swift._Connection(preauthurl='http://127.0.0.1:1/v1/a',
+                                 preauthtoken='t')
+        conn.http_conn = conn.http_connection()
+        conn.http_conn = conn.http_connection()
+        conn.close()
+        self.assertEqual(2, len(opened))
+        for http in opened:
+            self.assertTrue(http.close.called)
+            # No reference cycle left to keep its socket open.
+            self.assertIsNone(http.resp)

@@ -1,13 +1,18 @@
 """A loopback http server serving test images (for location and
 copy-from tests), in a thread of the test process."""
 
-import http.server
+# Names taken from sys.modules' http.server: once eventlet.wsgi is imported
+# (tests/unit/test_socket_body.py), the attribute http.server of the http
+# package is eventlet's green copy, whose locks a real thread waits on
+# forever.
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
 import threading
 
 import fixtures
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
@@ -58,7 +63,7 @@ class HttpSource(fixtures.Fixture):
         self.failing = set()
 
     def _setUp(self):
-        self.httpd = http.server.ThreadingHTTPServer((self.host, 0), _Handler)
+        self.httpd = ThreadingHTTPServer((self.host, 0), _Handler)
         self.httpd.files = self.files
         self.httpd.redirects = self.redirects
         self.httpd.failing = self.failing

@@ -25,6 +25,30 @@ def run(func, *args):
     return func(*args)
 
 
+def native_queue():
+    """A queue native threads can block on (eventlet's would switch green
+    threads in a thread without a hub)."""
+    if _green():
+        from eventlet import patcher
+        return patcher.original('queue').Queue()
+    import queue
+    return queue.Queue()
+
+
+def get(native):
+    """The next item of a ``native_queue`` that only this thread takes
+    from; in a green thread, other green threads run while it waits."""
+    if not _green():
+        return native.get()
+    import eventlet
+    # Promptly while items flow, without spinning behind a stalled one.
+    pause = 0.0005
+    while native.empty():
+        eventlet.sleep(pause)
+        pause = min(pause * 2, 0.05)
+    return native.get_nowait()
+
+
 class Feeder:
     """Calls ``func(item)`` for each item fed to it, in order, in a native
     thread of its own, so that work which releases the GIL (hashing,

@@ -105,7 +105,14 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         # As received, for the access line (eventlet claims HTTP/1.0 in
         # SERVER_PROTOCOL whatever the client spoke).
         env['glance.request_line'] = self.requestline
+        # For a reader that took the body over from eventlet and left it
+        # half read (common/socket_body): the connection cannot carry
+        # another request.
+        env['glance.close_connection'] = self._close_after_response
         return env
+
+    def _close_after_response(self):
+        self.close_connection = 1
 
     def formalize_key_naming(self, k):
         if '_' in k and k.lower().startswith(self.UNDERSCORE_PREFIXES):

@@ -6,6 +6,7 @@ the image ``killed`` and the store without a byte of it.
 
 import hashlib
 import logging
+import mmap
 
 from oslo_config import cfg
 
@@ -35,12 +36,20 @@ CONF.register_opts(upload_opts)
 
 class Body:
     """A request body: a file-like ``stream``, the declared ``length``
-    (None for a chunked body) and its media type."""
+    (None for a chunked body) and its media type.
 
-    def __init__(self, stream, length, content_type):
+    ``direct``, when given, is called (once, when the data is wanted) for
+    a reader of the same body that native threads may use: None, or an
+    object with ``readinto(view)`` (fills the view, fewer bytes only at
+    the end), ``cancel()`` (from any thread) and ``finish()`` (from the
+    caller's thread, once no native thread reads any more).
+    """
+
+    def __init__(self, stream, length, content_type, direct=None):
         self.stream = stream
         self.length = length
         self.content_type = content_type
+        self.direct = direct
 
 
 def _chunks(body, limit, limit_error):
@@ -94,6 +103,110 @@ class _Hashing:
             for feeder in feeders:
                 feeder.finish()
 
+    def close(self):
+        pass
+
+
+class _Ring:
+    """The body received, hashed and handed to the store by native
+    threads, in a ring of reused page-aligned buffers.
+
+    One thread fills a buffer from the body's direct reader and computes
+    the secure hash over it, a second computes md5, and the store gets
+    the buffer in turn: three stages at once, with no copy, no bytes
+    object per chunk and the event loop free for other requests. An
+    upload then runs within a few percent of the same work done without
+    HTTP (tools/bench.py's floor rows). A store that ``borrows_chunks``
+    gets views of the buffers (each is reused once it asks for the
+    next); others get copies.
+    """
+
+    DEPTH = 8
+
+    def __init__(self, reader, limit, limit_error, lend):
+        self.reader = reader
+        self.limit = limit
+        self.limit_error = limit_error
+        self.lend = lend
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.secure = hashlib.new(CONF.hashing_algorithm)
+        size = -(-CONF.upload_chunk_size // mmap.PAGESIZE) * mmap.PAGESIZE
+        self.free = threads.native_queue()
+        for _ in range(self.DEPTH):
+            self.free.put(mmap.mmap(-1, size))
+        self.hashed = threads.native_queue()
+        self.ready = threads.native_queue()
+        self._workers = []
+        self._closed = False
+
+    def _receive(self):
+        total = 0
+        try:
+            while True:
+                buf = self.free.get()
+                if buf is None:
+                    raise exception.ClientDisconnected()
+                view = memoryview(buf)
+                n = self.reader.readinto(view)
+                total += n
+                if total > self.limit:
+                    raise self.limit_error()
+                if n:
+                    self.secure.update(view[:n])
+                    self.hashed.put((buf, n))
+                if n < len(view):
+                    break
+        except BaseException as e:
+            self.hashed.put(e)
+        else:
+            self.hashed.put(None)
+
+    def _hash_md5(self):
+        while True:
+            item = self.hashed.get()
+            if type(item) is tuple:
+                buf, n = item
+                self.md5.update(memoryview(buf)[:n])
+            self.ready.put(item)
+            if type(item) is not tuple:
+                return
+
+    def __iter__(self):
+        self._workers = [threads.Started(self._receive),
+                         threads.Started(self._hash_md5)]
+        try:
+            while True:
+                item = threads.get(self.ready)
+                if item is None:
+                    return
+                if type(item) is not tuple:
+                    raise item
+                buf, n = item
+                view = memoryview(buf)[:n]
+                yield view if self.lend else bytes(view)
+                self.free.put(buf)
+        finally:
+            self.close()
+
+    def close(self):
+        """Stop reading: once this returns, no thread reads the body or
+        holds a buffer any more (also when the store never iterated, or
+        gave up midway)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.reader.cancel()
+        self.free.put(None)
+        for worker in self._workers:
+            try:
+                worker.wait()
+            except BaseException:
+                pass
+        # The workers refer back to this ring: no cycle left to hold the
+        # buffers until the garbage collector runs.
+        self._workers = []
+        self.reader.finish()
+
 
 def _size_cap_error():
     return exception.LimitExceeded(
@@ -117,7 +230,6 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
         limit, limit_error = cap, _size_cap_error
     declared_size = image.get('size') or None
     declared_checksum = image.get('checksum')
-    hashing = _Hashing(_chunks(body, limit, limit_error))
 
     def verify(written):
         if declared_size is not None and declared_size != written:
@@ -135,11 +247,20 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
     try:
         store = (store_api.get_store(store_name) if store_name
                  else store_api.default_store())
+        reader = body.direct() if body.direct else None
+        if reader is not None:
+            hashing = _Ring(reader, limit, limit_error, store.borrows_chunks)
+        else:
+            hashing = _Hashing(_chunks(body, limit, limit_error))
         # The store may use a known length to choose how to write (Swift:
         # one object or segments); verify() still checks the declared size.
-        with recovery.Lease(ctx, registry, image_id):
-            location, size = store.add(image_id, hashing,
-                                       declared_size or body.length, verify)
+        try:
+            with recovery.Lease(ctx, registry, image_id):
+                location, size = store.add(image_id, hashing,
+                                           declared_size or body.length,
+                                           verify)
+        finally:
+            hashing.close()
     except exception.GlanceException as e:
         kill(ctx, registry, image_id)
         notifier.error(ctx, 'image.upload', str(e))

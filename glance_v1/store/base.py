@@ -12,6 +12,10 @@ class Store:
     """
 
     scheme = None
+    # True when ``add`` is done with each chunk before it asks for the
+    # next: the caller may then hand it views of buffers it reuses.
+    # Otherwise ``add`` gets bytes objects it may keep.
+    borrows_chunks = False
 
     def __init__(self, conf):
         self.conf = conf

@@ -140,6 +140,10 @@ class _DirectWriter:
         self.checksum.update(data)
         self.written += len(data)
         data = memoryview(data)
+        if not self.filled and _whole_blocks(data, self.BLOCK):
+            # Straight from the caller's buffer (the upload's ring).
+            _write_all(self.fd, data)
+            return
         while data:
             n = min(len(data), len(self.view) - self.filled)
             self.view[self.filled:self.filled + n] = data[:n]
@@ -164,6 +168,15 @@ class _DirectWriter:
         # Unmapped once the last view of it is gone (an exception's
         # traceback may still hold one for a moment).
         self.view = self.buffer = None
+
+
+def _whole_blocks(view, block):
+    """Whether ``view`` can go to an O_DIRECT file as it is: whole blocks
+    from a block-aligned address."""
+    if not len(view) or len(view) % block or view.readonly:
+        return False
+    address = ctypes.addressof(ctypes.c_char.from_buffer(view))
+    return address % block == 0
 
 
 def _check_id(image_id):
@@ -220,6 +233,7 @@ class FileChunks:
 
 class FilesystemStore(base.Store):
     scheme = 'file'
+    borrows_chunks = True
 
     def __init__(self, conf):
         super().__init__(conf)
@@ -261,17 +275,10 @@ class FilesystemStore(base.Store):
         try:
             fd, writer = self._open(tmp)
             try:
-                # Written by a thread of its own while the next chunks
-                # arrive; an error (disk full) surfaces at the next feed.
-                feeder = threads.Feeder(writer.write)
-                try:
-                    for chunk in chunks:
-                        feeder.feed(chunk)
-                except BaseException:
-                    # Not a write past this point: the file is closed next.
-                    feeder.stop()
-                    raise
-                feeder.finish()
+                # Each chunk is written before the next is asked for
+                # (borrows_chunks); the upload reads ahead meanwhile.
+                for chunk in chunks:
+                    threads.run(writer.write, chunk)
                 threads.run(writer.close)
                 _record_checksum(fd, writer.checksum.hexdigest())
                 threads.run(os.fsync, fd)

@@ -474,6 +474,88 @@ class TestUploadFailures(base.FunctionalTest):
         self._disconnect(self.queued(), chunked=True)
 
 
+def read_response(f):
+    """(status, headers, body) of one response from a socket's file."""
+    status = int(f.readline().split()[1])
+    headers = {}
+    while True:
+        line = f.readline()
+        if line in (b'\r\n', b''):
+            break
+        name, _, value = line.decode().partition(':')
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, f.read(int(headers.get('content-length', 0)))
+
+
+class TestUploadWire(base.FunctionalTest):
+    """An upload's body as clients frame it, and the connection after it
+    (the server reads bodies off the socket itself: common/socket_body)."""
+
+    HEAD = (b'POST /v1/images HTTP/1.1\r\nHost: x\r\n'
+            b'Content-Type: application/octet-stream\r\n'
+            b'x-image-meta-disk_format: raw\r\n'
+            b'x-image-meta-container_format: bare\r\n')
+
+    @staticmethod
+    def chunked(data, sizes):
+        out, at = b'', 0
+        for n in sizes:
+            out += b'%x;name=value\r\n' % n + data[at:at + n] + b'\r\n'
+            at += n
+        return out + b'0\r\nX-Trailer: yes\r\n\r\n'
+
+    def connection(self):
+        sock = self.raw_socket()
+        self.addCleanup(sock.close)
+        return sock, sock.makefile('rb')
+
+    def assertUploaded(self, f):
+        status, _, body = read_response(f)
+        self.assertEqual(201, status, body)
+        self.assertIn(MD5.encode(), body)
+
+    def test_one_connection_carries_uploads_and_requests(self):
+        sock, f = self.connection()
+        sock.sendall(self.HEAD + b'Content-Length: %d\r\n\r\n' % len(DATA)
+                     + DATA)
+        self.assertUploaded(f)
+        sizes = (1, 4095, 70000, len(DATA) - 74096)
+        sock.sendall(self.HEAD + b'Transfer-Encoding: chunked\r\n\r\n'
+                     + self.chunked(DATA, sizes))
+        self.assertUploaded(f)
+        sock.sendall(b'GET /versions HTTP/1.1\r\nHost: x\r\n\r\n')
+        self.assertEqual(200, read_response(f)[0])
+
+    def test_request_pipelined_after_a_chunked_upload(self):
+        sock, f = self.connection()
+        sock.sendall(self.HEAD + b'Transfer-Encoding: chunked\r\n\r\n'
+                     + self.chunked(DATA, (len(DATA),))
+                     + b'GET /versions HTTP/1.1\r\nHost: x\r\n\r\n')
+        self.assertUploaded(f)
+        self.assertEqual(200, read_response(f)[0])
+
+    def test_expect_100_continue(self):
+        sock, f = self.connection()
+        sock.sendall(self.HEAD + b'Expect: 100-continue\r\n'
+                     b'Content-Length: %d\r\n\r\n' % len(DATA))
+        self.assertEqual(b'HTTP/1.1 100 Continue\r\n', f.readline())
+        self.assertEqual(b'\r\n', f.readline())
+        sock.sendall(DATA)
+        self.assertUploaded(f)
+
+    def test_malformed_chunk_is_400_and_leaves_nothing(self):
+        files = self.api.store_files()
+        sock, f = self.connection()
+        sock.sendall(self.HEAD + b'Transfer-Encoding: chunked\r\n\r\n'
+                     b'10\r\n' + b'x' * 16 + b'\r\nnot-hex\r\n')
+        status, headers, body = read_response(f)
+        self.assertEqual(400, status, body)
+        # The body was left midway: the connection cannot go on.
+        self.assertEqual('close', headers.get('connection'))
+        self.assertEqual(b'', f.read())
+        self.assertEqual(files, self.api.store_files())
+
+
 class TestTrustedAuth(base.FunctionalTest):
     """§7 trusted-auth flavor: identity headers or 401."""
 

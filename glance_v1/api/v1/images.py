@@ -1,6 +1,7 @@
 """The images resource: HTTP in, HTTP out. The rules live in
 ``glance_v1.image``."""
 
+import functools
 import json
 
 from oslo_utils import strutils
@@ -8,6 +9,7 @@ import webob
 
 from glance_v1.api.v1 import headers
 from glance_v1.common import exception
+from glance_v1.common import socket_body
 from glance_v1.image import listing
 from glance_v1.image import service
 from glance_v1.image import upload
@@ -33,7 +35,9 @@ def _body(req):
         return None
     stream = req.environ['wsgi.input']
     return upload.Body(stream, None if chunked else length,
-                       req.headers.get('Content-Type'))
+                       req.headers.get('Content-Type'),
+                       direct=functools.partial(socket_body.SocketBody.of,
+                                                req.environ))
 
 
 def _parse_range(req, size):

@@ -111,3 +111,120 @@ class TestUpload(base.DatabaseTestCase):
         self.assertRaises(exception.StateConflict, upload.upload, self.ctx,
                           self.registry, self.image,
                           self.body(Stream(b'x')))
+
+
+class Direct:
+    """A direct reader (what SocketBody is to the server) over a Stream:
+    fills each buffer, and says whether it was cancelled and finished."""
+
+    def __init__(self, stream, length):
+        self.stream = stream
+        self.remaining = length
+        self.cancelled = False
+        self.finished = 0
+
+    def readinto(self, view):
+        filled = 0
+        while filled < len(view) and self.remaining != 0:
+            want = len(view) - filled
+            if self.remaining is not None:
+                want = min(want, self.remaining)
+            try:
+                chunk = self.stream.read(want)
+            except OSError as e:
+                raise exception.ClientDisconnected() from e
+            if not chunk:
+                if self.remaining:
+                    raise exception.ClientDisconnected()
+                break
+            view[filled:filled + len(chunk)] = chunk
+            filled += len(chunk)
+            if self.remaining is not None:
+                self.remaining -= len(chunk)
+        return filled
+
+    def cancel(self):
+        self.cancelled = True
+
+    def finish(self):
+        self.finished += 1
+
+
+class TestUploadRing(TestUpload):
+    """The same outcomes when native threads read the body (_Ring)."""
+
+    def body(self, stream, length=None):
+        def direct():
+            self.direct = Direct(stream, length)
+            return self.direct
+        return upload.Body(stream, length, 'application/octet-stream',
+                           direct=direct)
+
+    def tearDown(self):
+        # Every way out leaves the reader finished, exactly once.
+        if hasattr(self, 'direct'):
+            self.assertEqual(1, self.direct.finished)
+        super().tearDown()
+
+    def test_hashes_and_size_at_chunk_boundaries(self):
+        import hashlib
+        for size in (0, 1, 4095, 4096, 4097, 3 * 4096, 40000):
+            image = self.registry.image_create(self.ctx, {
+                'disk_format': 'raw', 'container_format': 'bare'})
+            data = os.urandom(size)
+            active = upload.upload(self.ctx, self.registry, image,
+                                   self.body(Stream(data), size or None))
+            self.assertEqual(size, active['size'])
+            self.assertEqual(hashlib.md5(data).hexdigest(),
+                             active['checksum'])
+            self.assertEqual(hashlib.sha256(data).hexdigest(),
+                             active['os_hash_value'])
+            with open(os.path.join(self.datadir, image['id']), 'rb') as f:
+                self.assertEqual(data, f.read())
+
+    def test_store_that_never_reads_still_finishes_the_body(self):
+        os.makedirs(self.datadir, exist_ok=True)
+        with open(os.path.join(self.datadir, self.image['id']), 'wb'):
+            pass
+        self.assertRaises(exception.Duplicate, upload.upload, self.ctx,
+                          self.registry, self.image,
+                          self.body(Stream(b'x' * 10000), 10000))
+        self.assertTrue(self.direct.cancelled)
+
+    def test_store_failing_midway_cancels_the_reader(self):
+        from glance_v1.store import filesystem
+
+        def full(self, data):
+            raise OSError(28, 'No space left on device')
+        self.patch(filesystem._DirectWriter, 'write', full)
+        self.patch(filesystem._Writer, 'write', full)
+        self.assertRaises(exception.StorageFull, upload.upload, self.ctx,
+                          self.registry, self.image,
+                          self.body(Stream(b'x' * 100000), 100000))
+        self.assertTrue(self.direct.cancelled)
+        self.assertEqual('killed', self.status())
+        self.assertEqual([], self.files())
+
+    def test_borrowing_store_gets_views_others_get_bytes(self):
+        seen = []
+
+        class Store:
+            def __init__(self, borrows):
+                self.borrows_chunks = borrows
+
+            def add(self, image_id, chunks, size, verify):
+                for chunk in chunks:
+                    seen.append(type(chunk))
+                raise exception.StoreError('stop here')
+
+        for borrows, kind in ((True, memoryview), (False, bytes)):
+            image = self.registry.image_create(self.ctx, {
+                'disk_format': 'raw', 'container_format': 'bare'})
+            del seen[:]
+            store = Store(borrows)
+            self.patch(upload.store_api, 'default_store',
+                       lambda store=store: store)
+            self.assertRaises(exception.StoreError, upload.upload, self.ctx,
+                              self.registry, image,
+                              self.body(Stream(b'x' * 10000), 10000))
+            self.assertEqual([kind] * 3, seen)

@@ -81,10 +81,13 @@ class SocketBody:
         if length != 0:
             # What eventlet read past the head is ours; more only up to a
             # declared length (a pipelined next request stays eventlet's).
-            buffered = inp.rfile.peek()
-            if length is not None:
-                buffered = buffered[:length]
-            body._pending += inp.rfile.read(len(buffered))
+            try:
+                buffered = inp.rfile.peek()
+                if length is not None:
+                    buffered = buffered[:length]
+                body._pending += inp.rfile.read(len(buffered))
+            except OSError as e:
+                raise exception.ClientDisconnected() from e
         return body
 
     # -- native side ------------------------------------------------------

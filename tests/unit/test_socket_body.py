@@ -157,6 +157,12 @@ class SocketBodyTest(testtools.TestCase):
         # eventlet learns how far the body got.
         self.assertEqual(100, env['eventlet.input'].position)
 
+    def test_silent_client_before_the_body_times_out(self):
+        # Taking over waits (green) for the first bytes of the body.
+        self.green.settimeout(0.2)
+        self.assertRaises(exception.ClientDisconnected,
+                          socket_body.SocketBody.of, self.environ(10))
+
     def test_silent_client_times_out(self):
         self.green.settimeout(0.3)
         self.client.sendall(b'x')

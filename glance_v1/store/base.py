@@ -4,11 +4,12 @@
 class Store:
     """A place image bytes live in.
 
-    ``add`` streams ``chunks`` (an iterable of bytes) into the store under a
-    name nobody else can see, calls ``verify(bytes_written)`` once all data
-    is durable, and only then makes the data visible under the returned
-    location. If anything raises -- the input, ``verify`` or the store
-    itself -- the partial data is removed before the exception propagates.
+    ``add`` streams ``chunks`` (an iterable of bytes-like objects; see
+    ``borrows_chunks``) into the store under a name nobody else can see,
+    calls ``verify(bytes_written)`` once all data is durable, and only then
+    makes the data visible under the returned location. If anything raises
+    -- the input, ``verify`` or the store itself -- the partial data is
+    removed before the exception propagates.
     """
 
     scheme = None

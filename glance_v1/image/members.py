@@ -50,16 +50,20 @@ def parse_memberships(body):
 
 
 def parse_member(body, member):
-    """can_share of an optional ``{"member": {"can_share": ..}}`` body
-    (None without one: a new member then cannot share)."""
+    """can_share of an optional ``{"member": {"can_share": ..}}`` body;
+    None when not given (no body, ``{}``, ``{"member": {}}`` as
+    tempest-lib sends, or a null value): a new member then cannot share
+    and an existing one keeps its flag, as in the reference. Other keys
+    are ignored, as there."""
     _member_id(member, member)
     if body is None:
         return None
-    entry = body.get('member') if isinstance(body, dict) else None
-    if not isinstance(entry, dict) or 'can_share' not in entry:
+    entry = body.get('member', {}) if isinstance(body, dict) else None
+    if not isinstance(entry, dict):
         raise exception.Invalid('Invalid membership association: %s'
                                 % (body,))
-    return parse_can_share(entry['can_share'])
+    can_share = entry.get('can_share')
+    return None if can_share is None else parse_can_share(can_share)
 
 
 def _check_identified(ctx):

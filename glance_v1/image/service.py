@@ -154,10 +154,12 @@ class ImageService:
         quota.check_properties(len(props))
         _check_store(meta)
         url = _sources(meta, body)
-        if body is not None:
-            _check_body(body)
+        # Formats first: the reference answers a JSON create body (as
+        # openstacksdk sends) "Disk format is not specified".
         if body is not None or url:
             validation.require_formats(meta)
+        if body is not None:
+            _check_body(body)
 
         values = self._stored_values(meta)
         for key in ('status', 'deleted', 'deleted_at', 'os_hash_algo',
@@ -297,11 +299,11 @@ class ImageService:
                 'queued status.')
         _check_store(meta)
         url = _sources(meta, body)
+        if body is not None or url:
+            validation.require_formats(dict(image, **meta))
         if body is not None:
             _check_body(body)
             purge_props = False
-        if body is not None or url:
-            validation.require_formats(dict(image, **meta))
 
         values = self._stored_values(meta)
         for key in status.IMMUTABLE + status.SERVER_MANAGED:

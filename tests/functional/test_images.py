@@ -191,6 +191,12 @@ class TestImageLifecycle(base.FunctionalTest):
         resp = self.request('HEAD', '/v1/images/detail')
         self.assertEqual(405, resp.status)
         self.assertEqual('GET', resp.header('allow'))
+        # The reference routes HEAD there only to refuse it, so the other
+        # verbs are told it is allowed.
+        for method in ('DELETE', 'PUT', 'POST'):
+            resp = self.request(method, '/v1/images/detail')
+            self.assertEqual((405, 'GET, HEAD'),
+                             (resp.status, resp.header('allow')), method)
         resp = self.request('DELETE', '/v1/images')
         self.assertEqual(405, resp.status)
         self.assertEqual('GET, POST', resp.header('allow'))
@@ -340,6 +346,20 @@ class TestBadInput(base.FunctionalTest):
                             b'data')
         self.assertEqual(400, resp.status)
         self.assertIn(b'Disk format is not specified.', resp.body)
+
+    def test_json_create_body_lacks_formats_first(self):
+        # §1a: formats are required before the Content-Type is looked at;
+        # openstacksdk's create_image sends JSON and no x-image-meta-*.
+        for method, path in (('POST', '/v1/images'),
+                             ('PUT', '/v1/images/%s' % self.request(
+                                 'POST', '/v1/images',
+                                 {'x-image-meta-name': 'q'}).json[
+                                     'image']['id'])):
+            resp = self.request(method, path, {
+                'Content-Type': 'application/json'},
+                b'{"image": {"name": "sdk"}}')
+            self.assertEqual(400, resp.status, method)
+            self.assertIn(b'Disk format is not specified.', resp.body)
 
     def test_put_data_without_formats(self):
         # §15 test_put_image_content_bad_container_format.
@@ -566,6 +586,21 @@ class TestTrustedAuth(base.FunctionalTest):
         resp = self.request('GET', '/v1/images', {
             'X-Auth-Token': 't', 'X-Tenant-Id': 'a', 'X-Roles': 'admin'})
         self.assertEqual(401, resp.status)
+
+    def test_service_catalog_must_be_json(self):
+        # §7: the reference refused an undecodable X-Service-Catalog (with
+        # a 500); a 400 says whose fault it is. Nothing is created.
+        alice = base.identity('catalog-t')
+        resp = self.create(headers=dict(alice, **{
+            'X-Service-Catalog': '[{"not json'}))
+        self.assertEqual(400, resp.status)
+        self.assertIn(b'Invalid service catalog json.', resp.body)
+        self.assertEqual([], [i for i in self.request(
+            'GET', '/v1/images/detail', alice).json['images']
+            if i['owner'] == 'catalog-t'])
+        resp = self.create(headers=dict(alice, **{
+            'X-Service-Catalog': '[{"type": "image", "endpoints": []}]'}))
+        self.assertEqual(201, resp.status)
 
     def test_owner_is_tenant_and_private(self):
         alice = base.identity('alice')

@@ -3,11 +3,14 @@ keystonemiddleware's ``authtoken`` or by a trusted front end
 (``X-Identity-Status: Confirmed``); 401 without them unless anonymous
 read-only access is allowed."""
 
+import json
+
 from oslo_middleware import request_id
 import webob
 
 from glance_v1.api import faults
 from glance_v1.common import context
+from glance_v1.common import exception
 from glance_v1.common import policy
 
 CONF = context.CONF
@@ -17,6 +20,17 @@ ENV_REQUEST_ID = request_id.ENV_REQUEST_ID
 def _split(value):
     return [r.strip().lower() for r in (value or '').split(',')
             if r.strip()]
+
+
+def _check_service_catalog(value):
+    """Nothing here uses the catalog, but a front end that sends one it
+    cannot encode is broken: refuse, as the reference did (with a 500)."""
+    if value is None:
+        return
+    try:
+        json.loads(value)
+    except ValueError:
+        raise exception.Invalid('Invalid service catalog json.')
 
 
 class ContextMiddleware:
@@ -34,6 +48,7 @@ class ContextMiddleware:
                 owner_is_tenant=CONF.owner_is_tenant,
                 request_id=req.environ.get(ENV_REQUEST_ID),
                 global_request_id=req.environ.get(request_id.GLOBAL_REQ_ID))
+        _check_service_catalog(h.get('X-Service-Catalog'))
         roles = _split(h.get('X-Roles'))
         ctx = context.RequestContext(
             auth_token=h.get('X-Auth-Token'),
@@ -52,7 +67,11 @@ class ContextMiddleware:
 
     def __call__(self, environ, start_response):
         req = webob.Request(environ)
-        ctx = self._context(req)
+        try:
+            ctx = self._context(req)
+        except exception.Invalid as error:
+            return faults.from_exception(req, error)(environ,
+                                                     start_response)
         if ctx is None:
             resp = faults.error_response(
                 req, 401, 'This server could not verify that you are '

@@ -1,7 +1,9 @@
 """URL map of the v1 API: path -> {method: (controller, action)}.
 
 A known path with another method answers 405 with ``Allow``, unless the
-path takes any method (the third column names the method it acts as).
+path takes any method (the third column names the method it acts as). A
+method mapped to None is named in ``Allow`` yet refused, as the reference
+does for ``HEAD /v1/images/detail`` (its ``Allow`` then names the others).
 """
 
 import routes
@@ -44,8 +46,8 @@ class API:
             ('/', {'GET': (images_resource, 'index')}, 'GET'),
             ('/images', {'GET': (images_resource, 'index'),
                          'POST': (images_resource, 'create')}, None),
-            ('/images/detail', {'GET': (images_resource, 'detail')},
-             None),
+            ('/images/detail', {'GET': (images_resource, 'detail'),
+                                'HEAD': None}, None),
             ('/images/{image_id}', {
                 'GET': (images_resource, 'download'),
                 'HEAD': (images_resource, 'meta'),
@@ -96,6 +98,9 @@ class API:
                 method = any_method
             else:
                 return _method_not_allowed(req, list(methods))
+        if methods[method] is None:
+            return _method_not_allowed(
+                req, [m for m, target in methods.items() if target])
         resource, action = methods[method]
         kwargs = {k: v for k, v in match.items()
                   if k not in ('controller', 'action')}

@@ -35,7 +35,12 @@ class ParseTest(base.TestCase):
         self.assertIsNone(members.parse_member(None, 'm'))
         self.assertTrue(members.parse_member(
             {'member': {'can_share': 'true'}}, 'm'))
-        for body in ({}, {'member': {}}, {'member': []}, []):
+        # Not given: the reference adds the member (or keeps its flag).
+        for body in ({}, {'member': {}}, {'member': {'can_share': None}},
+                     {'can_share': True}):
+            self.assertIsNone(members.parse_member(body, 'm'))
+        for body in ({'member': []}, {'member': 5}, [], 'x',
+                     {'member': {'can_share': 'maybe'}}):
             self.assertRaises(exception.Invalid, members.parse_member,
                               body, 'm')
         self.assertRaises(exception.Invalid, members.parse_member, None,

@@ -76,6 +76,12 @@ class PreconditionFailed(GlanceException):
     message = 'A precondition of the request was not met.'
 
 
+class LengthRequired(GlanceException):
+    code = 411
+    message = ('This server cannot read a chunked request body; send '
+               'Content-Length instead.')
+
+
 class LimitExceeded(GlanceException):
     code = 413
     message = 'The request returned a 413 Request Entity Too Large.'

@@ -109,6 +109,8 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         # half read (common/socket_body): the connection cannot carry
         # another request.
         env['glance.close_connection'] = self._close_after_response
+        # eventlet's input decodes a chunked body and ends with it.
+        env['wsgi.input_terminated'] = True
         return env
 
     def _close_after_response(self):

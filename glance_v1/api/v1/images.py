@@ -33,6 +33,11 @@ def _body(req):
     length = req.content_length
     if not chunked and not length:
         return None
+    if chunked and not req.environ.get('wsgi.input_terminated'):
+        # The server did not say it ends the input where the body ends
+        # (uWSGI without its chunked API, wsgiref, ...): what we read
+        # would be nothing or the raw coding, never the image.
+        raise exception.LengthRequired()
     stream = req.environ['wsgi.input']
     return upload.Body(stream, None if chunked else length,
                        req.headers.get('Content-Type'),

@@ -23,6 +23,7 @@ sys.setswitchinterval(0.001)
 
 from oslo_log import log as logging  # noqa: E402
 
+from glance_v1.api.middleware import catch_errors  # noqa: E402
 from glance_v1.common import config  # noqa: E402
 from glance_v1.common import log  # noqa: E402
 from glance_v1.common import wsgi  # noqa: E402
@@ -105,7 +106,9 @@ def serve(prog, default_port, argv, uses_database, recovers_uploads=False):
     # Loading the pipeline registers the options of its middleware.
     _exit_on_bad_value()
     prepare(uses_database(), recovers_uploads)
-    server = wsgi.Server(lambda: config.load_paste_app(prog), default_port)
+    server = wsgi.Server(
+        lambda: catch_errors.CatchErrors(config.load_paste_app(prog)),
+        default_port)
     server.run()
 
 

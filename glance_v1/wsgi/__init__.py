@@ -3,6 +3,7 @@ gunicorn."""
 
 import os
 
+from glance_v1.api.middleware import catch_errors
 from glance_v1.common import config
 from glance_v1.common import log
 
@@ -16,7 +17,7 @@ def init_application(prog):
         argv += ['--config-file', name.strip()]
     config.parse_args(prog, argv)
     log.setup(prog)
-    app = config.load_paste_app(prog)
+    app = catch_errors.CatchErrors(config.load_paste_app(prog))
     error = config.check_values()
     if error:
         raise RuntimeError(error)

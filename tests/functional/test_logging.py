@@ -71,3 +71,47 @@ class TestLogging(base.FunctionalTest):
         self.assertNotIn(TOKEN, text)
         self.assertNotIn(self.api.store_dir, text)
         self.assertNotIn('file://', text)
+
+
+class TestEscapedErrors(base.FunctionalTest):
+    """An exception that escapes the pipeline is answered with a 500
+    that carries the request id, and logged with it (issue: eventlet runs
+    with log_output off, so it used to vanish)."""
+
+    flavor = 'trusted-auth'
+    server_per_test = True
+
+    def make_server(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        self.log_file = os.path.join(tmp, 'api.log')
+        with open(server.PASTE) as f:
+            paste = f.read()
+        paste = paste.replace(
+            'versionnegotiation context rootapp',
+            'versionnegotiation context faulty rootapp', 1)
+        paste += ('\n[filter:faulty]\npaste.filter_factory = '
+                  'tests.functional.faulty_filter:filter_factory\n')
+        paste_file = os.path.join(tmp, 'glance-api-paste.ini')
+        with open(paste_file, 'w') as f:
+            f.write(paste)
+        return server.ApiServer(flavor=self.flavor, conf={
+            'DEFAULT': {'log_file': self.log_file},
+            'paste_deploy': {'config_file': paste_file}})
+
+    def test_logged_with_request_id(self):
+        who = dict(base.identity('t-err'), **{'X-Test-Raise': '1',
+                                             'Accept': 'application/json'})
+        resp = self.request('GET', '/v1/images', who)
+        self.assertEqual(500, resp.status)
+        self.assertEqual(500, resp.json['code'])
+        req_id = resp.header('x-openstack-request-id')
+        self.assertTrue(req_id and req_id.startswith('req-'), resp.headers)
+        # The server still answers the next request.
+        self.assertEqual(200, self.request('GET', '/v1/images',
+                                           base.identity('t-err')).status)
+        with open(self.log_file) as f:
+            log = f.read()
+        [line] = [ln for ln in log.splitlines()
+                  if 'Unhandled error in GET /v1/images' in ln]
+        self.assertIn(req_id, line)
+        self.assertIn('raised on purpose by the test filter', log)

@@ -16,6 +16,7 @@ import fixtures
 import testtools
 
 from tests import db
+from tests.functional import launchers
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -25,6 +26,19 @@ PASTE = os.path.join(REPO, 'etc', 'glance-api-paste.ini')
 # GLANCE_V1_TEST_STORE=swift runs every functional test with images in the
 # Swift all-in-one of GLANCE_V1_SWIFT_AIO (tools/swift_aio.py, tox -e swift).
 TEST_STORE = os.environ.get('GLANCE_V1_TEST_STORE', 'file')
+
+
+# GLANCE_V1_TEST_SERVER chooses what serves glance-api in the functional
+# tests: its own eventlet server (default) or another WSGI server, started
+# by the launcher module of that name (tests/functional/launchers/).
+TEST_SERVER = os.environ.get('GLANCE_V1_TEST_SERVER', 'eventlet')
+
+
+def eventlet_only(reason):
+    """Skips a test of glance-api's own server (workers, signals, its
+    socket handling) when another WSGI server serves the API."""
+    return testtools.skipIf(TEST_SERVER != 'eventlet',
+                            'not under %s: %s' % (TEST_SERVER, reason))
 
 
 def require_backends():
@@ -258,6 +272,11 @@ class ApiServer(Service):
                 'send_identity_headers': 'true' if self.flavor
                 else 'false'})
         return sections
+
+    def command(self):
+        if TEST_SERVER == 'eventlet':
+            return super().command()
+        return launchers.command(TEST_SERVER, self)
 
     def configured(self, sections):
         self.store_dir = sections['glance_store']['filesystem_store_datadir']

@@ -44,7 +44,8 @@ def set_api_defaults():
 def list_api_opts():
     return [
         ('DEFAULT', list(itertools.chain(
-            wsgi.bind_opts, wsgi.socket_opts, wsgi.eventlet_opts,
+            wsgi.bind_opts, wsgi.socket_opts, wsgi.tls_opts,
+            wsgi.eventlet_opts,
             context.context_opts, request_id.request_id_opts,
             versions.versions_opts, session.state_opts,
             registry_api.registry_opts,
@@ -87,7 +88,8 @@ def list_scrubber_opts():
 def list_registry_opts():
     return [
         ('DEFAULT', list(itertools.chain(
-            wsgi.bind_opts, wsgi.socket_opts, wsgi.eventlet_opts,
+            wsgi.bind_opts, wsgi.socket_opts, wsgi.tls_opts,
+            wsgi.eventlet_opts,
             context.context_opts, request_id.request_id_opts,
             session.state_opts, listing.listing_opts))),
         ('database', session.database_opts),

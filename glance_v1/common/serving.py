@@ -12,6 +12,7 @@ import errno
 import logging
 import os
 import socket
+import ssl
 import time
 
 from glance_v1.common import memory
@@ -123,8 +124,10 @@ class _Closing:
     def __iter__(self):
         fileno = getattr(self.body, 'fileno', None)
         sock = self.environ.get('eventlet.input')
+        # Not over TLS: the kernel would send the file unencrypted.
         if fileno is not None and sock is not None and \
-                fileno() is not None:
+                fileno() is not None and \
+                not isinstance(sock.get_socket(), ssl.SSLSocket):
             return self._send_file(sock.get_socket(), fileno())
         return self._counted()
 

@@ -12,12 +12,14 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import sys
 import time
 import warnings
 import weakref
 
 import eventlet
+from eventlet.green import ssl as green_ssl
 import eventlet.hubs
 import eventlet.wsgi
 from oslo_config import cfg
@@ -57,8 +59,20 @@ eventlet_opts = [
                help='Seconds requests in flight get to finish on SIGTERM.'),
 ]
 
+# The reference's names, so that an existing configuration carries over.
+tls_opts = [
+    cfg.StrOpt('cert_file',
+               help='Certificate (PEM, with its chain) to serve HTTPS '
+                    'with; needs key_file. Unset: plain HTTP.'),
+    cfg.StrOpt('key_file', help='Private key (PEM) of cert_file.'),
+    cfg.StrOpt('ca_file',
+               help='CA certificates (PEM); when set, every client must '
+                    'present a certificate they signed.'),
+]
+
 CONF = cfg.CONF
 CONF.register_opts(bind_opts)
+CONF.register_opts(tls_opts)
 CONF.register_opts(socket_opts)
 CONF.register_opts(eventlet_opts)
 
@@ -86,6 +100,31 @@ def bind_socket(default_port):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE,
                         CONF.tcp_keepidle)
     return sock
+
+
+def tls_context():
+    """The server's TLS context from cert_file, key_file and ca_file, or
+    None for plain HTTP; raises RuntimeError with one clear line."""
+    if not CONF.cert_file and not CONF.key_file:
+        if CONF.ca_file:
+            raise RuntimeError('ca_file is set but cert_file and key_file '
+                               'are not: cannot serve HTTPS')
+        return None
+    if not (CONF.cert_file and CONF.key_file):
+        raise RuntimeError('cert_file and key_file must be set together '
+                           'to serve HTTPS')
+    context = green_ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(CONF.cert_file, CONF.key_file)
+        if CONF.ca_file:
+            context.load_verify_locations(cafile=CONF.ca_file)
+            context.verify_mode = ssl.CERT_REQUIRED
+    except (OSError, ssl.SSLError) as e:
+        raise RuntimeError('Cannot serve HTTPS with cert_file %s, key_file '
+                           '%s and ca_file %s: %s' % (
+                               CONF.cert_file, CONF.key_file, CONF.ca_file,
+                               e))
+    return context
 
 
 class HttpProtocol(eventlet.wsgi.HttpProtocol):
@@ -224,11 +263,20 @@ class Server:
 
     def run(self):
         try:
+            tls = tls_context()
+        except RuntimeError as e:
+            exit_with(str(e))
+        try:
             self.sock = bind_socket(self.default_port)
         except OSError as e:
             exit_with('Cannot listen on %s:%s: %s' % (
                 CONF.bind_host, CONF.bind_port or self.default_port,
                 e.strerror or e))
+        if tls is not None:
+            # The handshake happens on the connection's first read, in
+            # its own green thread: a slow client cannot stall accept().
+            self.sock = tls.wrap_socket(self.sock, server_side=True,
+                                        do_handshake_on_connect=False)
         signal.signal(signal.SIGTERM, self._on_term)
         signal.signal(signal.SIGINT, self._on_term)
         signal.signal(signal.SIGHUP, self._on_hup)

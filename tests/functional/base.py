@@ -1,7 +1,6 @@
 """Base class of the functional tests: a real glance-api on loopback,
 spoken to over HTTP."""
 
-import http.client
 import json
 import socket
 import time
@@ -87,7 +86,7 @@ class FunctionalTest(testtools.TestCase):
 
     def request(self, method, path, headers=None, body=None, api=None):
         api = api or self.api
-        conn = http.client.HTTPConnection('127.0.0.1', api.port, timeout=60)
+        conn = api.connection()
         try:
             conn.request(method, path, body=body, headers=headers or {})
             resp = conn.getresponse()

@@ -117,8 +117,11 @@ class Service(fixtures.Fixture):
     name = None
 
     def __init__(self, flavor=None, conf=None, state_dir=None, workers=0,
-                 database=None):
+                 database=None, tls_client=None):
+        """``tls_client``: the ssl.SSLContext to reach a server that
+        serves HTTPS (cert_file in ``conf``)."""
         super().__init__()
+        self.tls_client = tls_client
         self.flavor = flavor
         self.extra = conf or {}
         self.state_dir = state_dir
@@ -186,8 +189,7 @@ class Service(fixtures.Fixture):
                 raise RuntimeError('%s exited with %s:\n%s' % (
                     self.name, self.proc.returncode, self.read_log()))
             try:
-                conn = http.client.HTTPConnection('127.0.0.1', self.port,
-                                                  timeout=2)
+                conn = self.connection(timeout=2)
                 conn.request('GET', '/healthcheck')
                 if conn.getresponse().status == 200:
                     conn.close()
@@ -196,6 +198,14 @@ class Service(fixtures.Fixture):
                 time.sleep(0.1)
         raise RuntimeError('%s did not start:\n%s' % (self.name,
                                                       self.read_log()))
+
+    def connection(self, timeout=60):
+        if self.tls_client is not None:
+            return http.client.HTTPSConnection(
+                '127.0.0.1', self.port, timeout=timeout,
+                context=self.tls_client)
+        return http.client.HTTPConnection('127.0.0.1', self.port,
+                                          timeout=timeout)
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
         if self.proc is None or self.proc.poll() is not None:
@@ -214,7 +224,8 @@ class Service(fixtures.Fixture):
 
     @property
     def url(self):
-        return 'http://127.0.0.1:%d' % self.port
+        return '%s://127.0.0.1:%d' % (
+            'https' if self.tls_client is not None else 'http', self.port)
 
 
 class RegistryServer(Service):

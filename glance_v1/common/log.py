@@ -8,12 +8,14 @@ from oslo_log import log as logging
 
 CONF = cfg.CONF
 logging.register_options(CONF)
+# Set with the options, not in setup(): a value read before then (the
+# start-up check of every option reads them all) would keep the old one.
+logging.set_defaults(default_log_levels=logging.get_default_log_levels()
+                     + ['routes=WARN', 'alembic=WARN', 'swiftclient=WARN',
+                        'glance_v1.wsgi.access=INFO'])
 
 
 def setup(prog):
-    logging.set_defaults(default_log_levels=logging.get_default_log_levels()
-                         + ['routes=WARN', 'alembic=WARN',
-                            'glance_v1.wsgi.access=INFO'])
     logging.setup(CONF, prog)
     os.register_at_fork(after_in_child=new_handler_locks)
 

@@ -72,6 +72,19 @@ class TestLogging(base.FunctionalTest):
         self.assertNotIn(self.api.store_dir, text)
         self.assertNotIn('file://', text)
 
+    def test_no_library_chatter(self):
+        # Neither the migration check at start nor the store's expected
+        # 404 (is the image's object there yet?) logs INFO lines, even
+        # with debug on: the library loggers stay at WARN.
+        resp = self.create(base.identity('t-quiet'), body=b'q' * 100)
+        self.assertEqual(201, resp.status)
+        self.api.stop()
+        with open(self.log_file) as f:
+            chatter = [line for line in f.read().splitlines()
+                       if re.search(r' (INFO|DEBUG) (alembic|swiftclient)',
+                                    line)]
+        self.assertEqual([], chatter)
+
 
 class TestEscapedErrors(base.FunctionalTest):
     """An exception that escapes the pipeline is answered with a 500

@@ -198,7 +198,7 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
             self.rfile = _StrictFieldLines(rfile)
             parsed = super().parse_request()
             if parsed:
-                self._check_content_length()
+                self._check_body_framing()
         except _Refused as e:
             parsed = False
             if not self._head_timed_out:
@@ -225,7 +225,10 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         if match.group(1) != b'1':
             raise _Refused(505, 'Only HTTP/1.0 and HTTP/1.1 are supported.')
 
-    def _check_content_length(self):
+    def _check_body_framing(self):
+        """Where the body ends must be beyond doubt (RFC 9112 6): else the
+        rest of it would be read as the next request on the connection,
+        which a front end may not see as a request at all."""
         # eventlet reads the first Content-Length with int(), which also
         # takes "+5" and "1_0"; a front end may read another one.
         lengths = self.headers.get_all('Content-Length') or []
@@ -233,6 +236,19 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
                                        for v in lengths):
             raise _Refused(400, 'Invalid Content-Length: one decimal '
                                 'number expected.')
+        # eventlet reads a body only for exactly "chunked"; with another
+        # coding it took the body for the next request.
+        codings = [c.strip(' \t').lower()
+                   for v in self.headers.get_all('Transfer-Encoding') or []
+                   for c in v.split(',')]
+        if not codings:
+            return
+        if codings[-1] != 'chunked' or self.request_version == 'HTTP/1.0':
+            raise _Refused(400, 'Invalid Transfer-Encoding: the body must '
+                                'be chunked, last.')
+        if codings != ['chunked']:
+            raise _Refused(501, 'Transfer codings other than chunked are '
+                                'not supported.')
 
     def send_error(self, code, message=None, explain=None):
         """A plain-text error with a status line (http.server leaves it

@@ -6,6 +6,7 @@ from glance_v1.api import versions
 from glance_v1.api.middleware import request_id
 from glance_v1.common import config
 from glance_v1.common import context
+from glance_v1.common import request_json
 from glance_v1.common import wsgi
 from glance_v1 import image_cache
 from glance_v1.image import listing
@@ -47,7 +48,7 @@ def list_api_opts():
             wsgi.bind_opts, wsgi.socket_opts, wsgi.tls_opts,
             wsgi.eventlet_opts,
             context.context_opts, request_id.request_id_opts,
-            versions.versions_opts, session.state_opts,
+            request_json.json_opts, versions.versions_opts, session.state_opts,
             registry_api.registry_opts,
             registry_client.registry_client_opts, validation.size_cap_opts,
             upload.upload_opts, listing.listing_opts, quota.quota_opts,
@@ -91,7 +92,8 @@ def list_registry_opts():
             wsgi.bind_opts, wsgi.socket_opts, wsgi.tls_opts,
             wsgi.eventlet_opts,
             context.context_opts, request_id.request_id_opts,
-            session.state_opts, listing.listing_opts))),
+            request_json.json_opts, session.state_opts,
+            listing.listing_opts))),
         ('database', session.database_opts),
         ('paste_deploy', config.paste_deploy_opts),
     ]

@@ -105,6 +105,8 @@ def serve(prog, default_port, argv, uses_database, recovers_uploads=False):
         wsgi.exit_with(str(e))
     # Loading the pipeline registers the options of its middleware.
     _exit_on_bad_value()
+    # With debug on, the options in force (secret ones masked).
+    CONF.log_opt_values(LOG, logging.DEBUG)
     prepare(uses_database(), recovers_uploads)
     server = wsgi.Server(
         lambda: catch_errors.CatchErrors(config.load_paste_app(prog)),

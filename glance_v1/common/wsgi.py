@@ -8,8 +8,10 @@ and replaces the workers (or reloads the app in place with one process).
 """
 
 import errno
+import http
 import logging
 import os
+import re
 import signal
 import socket
 import ssl
@@ -127,14 +129,62 @@ def tls_context():
     return context
 
 
-class HttpProtocol(eventlet.wsgi.HttpProtocol):
-    """Keeps the v1 headers spelled with underscores.
+# RFC 9112 read strictly (decisions "further" 9): a request line is
+# method SP request-target SP HTTP-version CRLF, a field line is
+# field-name ":" field-value CRLF, where a value may hold HTAB, SP, VCHAR
+# and obs-text but no other control character. Python's parser is
+# lenient: a bare CR or LF inside a line starts a new field there, so a
+# front end that passes "X-Roles: member\rX-Roles: admin" on as one value
+# would hand us a role it never granted; a NUL, a space before the colon
+# or a folded line is read differently by different parsers. Anything
+# else is refused with 400 before a header reaches the application.
+_TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_REQUEST_LINE = re.compile(
+    rb'%s [\x21-\x7e]+ HTTP/(\d)\.\d\r\n\Z' % _TOKEN)
+_FIELD_LINE = re.compile(rb'%s:[\t\x20-\x7e\x80-\xff]*\r\n\Z' % _TOKEN)
+_CONTENT_LENGTH = re.compile(r'\d+\Z', re.ASCII)
 
-    eventlet drops every header whose name has an underscore, so that
-    ``X_Roles`` cannot pass for ``X-Roles``; v1 clients send
-    ``x-image-meta-disk_format`` and friends, which are let through
-    (``-`` and ``_`` mean the same in them anyway). Identity headers
-    with underscores are still dropped.
+
+class _Refused(Exception):
+    """The request head is malformed; answer ``code`` and close."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+class _HeadCutShort(Exception):
+    """The connection ended inside the request head."""
+
+
+class _StrictFieldLines:
+    """The request's field lines, each checked as it is read."""
+
+    def __init__(self, rfile):
+        self.rfile = rfile
+
+    def readline(self, size=-1):
+        line = self.rfile.readline(size)
+        if not line:
+            raise _HeadCutShort()
+        if line != b'\r\n' and not _FIELD_LINE.match(line):
+            raise _Refused(400, 'Malformed header line: a header must be '
+                                'a name, a colon and a value without '
+                                'control characters, ending in CRLF.')
+        return line
+
+
+class HttpProtocol(eventlet.wsgi.HttpProtocol):
+    """Strict about the request head, and keeps the v1 headers spelled
+    with underscores.
+
+    A malformed request line or header line is answered 400 (505 for an
+    HTTP version other than 1.x) with ``Connection: close``, before any
+    header is handed on. eventlet drops every header whose name has an
+    underscore, so that ``X_Roles`` cannot pass for ``X-Roles``; v1
+    clients send ``x-image-meta-disk_format`` and friends, which are let
+    through (``-`` and ``_`` mean the same in them anyway). Identity
+    headers with underscores are still dropped.
     """
 
     UNDERSCORE_PREFIXES = ('x-image-meta-', 'x-glance-')
@@ -175,19 +225,94 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
             self._head_timer = eventlet.hubs.get_hub().schedule_call_global(
                 CONF.client_socket_timeout, _head_too_slow,
                 weakref.ref(self))
-        return super()._read_request_line()
+        line = super()._read_request_line()
+        if line == b'\r\n':
+            # RFC 9112 2.2: an empty line before a request is ignored
+            # (some clients end a POST body with an extra CRLF).
+            line = super()._read_request_line()
+        return line
 
     def parse_request(self):
+        rfile = self.rfile
         try:
+            self._check_request_line()
+            self.rfile = _StrictFieldLines(rfile)
             parsed = super().parse_request()
+            if parsed:
+                self._check_body_framing()
+        except _Refused as e:
+            parsed = False
+            if not self._head_timed_out:
+                self.send_error(e.code, str(e))
+        except _HeadCutShort:
+            parsed = False
         finally:
+            self.rfile = rfile
             if self._head_timer is not None:
                 self._head_timer.cancel()
                 self._head_timer = None
-        if self._head_timed_out:
+        if self._head_timed_out or not parsed:
             self.close_connection = 1
             return False
         return parsed
+
+    def _check_request_line(self):
+        # The request line of the access log, even for a refused one.
+        self.requestline = self.raw_requestline.decode(
+            'latin-1').rstrip('\r\n')
+        match = _REQUEST_LINE.match(self.raw_requestline)
+        if match is None:
+            raise _Refused(400, 'Malformed request line.')
+        if match.group(1) != b'1':
+            raise _Refused(505, 'Only HTTP/1.0 and HTTP/1.1 are supported.')
+
+    def _check_body_framing(self):
+        """Where the body ends must be beyond doubt (RFC 9112 6): else the
+        rest of it would be read as the next request on the connection,
+        which a front end may not see as a request at all."""
+        # eventlet reads the first Content-Length with int(), which also
+        # takes "+5" and "1_0"; a front end may read another one.
+        lengths = self.headers.get_all('Content-Length') or []
+        if len(lengths) > 1 or not all(_CONTENT_LENGTH.match(v.strip(' \t'))
+                                       for v in lengths):
+            raise _Refused(400, 'Invalid Content-Length: one decimal '
+                                'number expected.')
+        # eventlet reads a body only for exactly "chunked"; with another
+        # coding it took the body for the next request.
+        codings = [c.strip(' \t').lower()
+                   for v in self.headers.get_all('Transfer-Encoding') or []
+                   for c in v.split(',')]
+        if not codings:
+            return
+        if codings[-1] != 'chunked' or self.request_version == 'HTTP/1.0':
+            raise _Refused(400, 'Invalid Transfer-Encoding: the body must '
+                                'be chunked, last.')
+        if codings != ['chunked']:
+            raise _Refused(501, 'Transfer codings other than chunked are '
+                                'not supported.')
+
+    def send_error(self, code, message=None, explain=None):
+        """A plain-text error with a status line (http.server leaves it
+        out before it knows the HTTP version) and ``Connection: close``;
+        http.server calls it for what it refuses itself (431 for too many
+        header lines)."""
+        reason = http.HTTPStatus(code).phrase
+        body = ('%d %s\n\n%s\n' % (code, reason, message or reason)).encode(
+            'latin-1', 'replace')
+        # %r: a refused line may hold the very control characters that
+        # would forge a log line.
+        LOG.info('%s - - %r %d refused: %s', self.client_address[0],
+                 self.requestline, code, message)
+        try:
+            self.wfile.write(
+                b'HTTP/1.1 %d %s\r\nConnection: close\r\n'
+                b'Content-Type: text/plain; charset=UTF-8\r\n'
+                b'Content-Length: %d\r\n\r\n%s'
+                % (code, reason.encode(), len(body), body))
+            self.wfile.flush()
+        except OSError:
+            pass
+        self.close_connection = 1
 
 
 def _head_too_slow(handler_ref):

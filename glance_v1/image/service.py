@@ -171,6 +171,7 @@ class ImageService:
             self._check_copy_source(url, values.get('size'))
             values['status'] = status.QUEUED
         elif body is None and values.get('size') == 0:
+            validation.check_empty_checksum(values.get('checksum'))
             values['status'] = status.ACTIVE
         else:
             values['status'] = status.QUEUED

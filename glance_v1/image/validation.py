@@ -52,6 +52,9 @@ TIME_FIELDS = ('created_at', 'updated_at', 'deleted_at')
 AMAZON_FORMATS = ('aki', 'ari', 'ami')
 MAX_NAME = 255
 MAX_PROPERTY_KEY = 255
+_MD5_HEX = re.compile(r'[0-9a-fA-F]{32}\Z')
+# The md5 of no bytes: the checksum of an image whose data is empty.
+EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e'
 _TIME_RE = re.compile(r'^\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?'
                       r'(Z|[+-]\d\d:?\d\d)?)?$')
 
@@ -136,6 +139,12 @@ def validate(meta):
     if checksum is not None and len(checksum) > 32:
         raise exception.Invalid(
             "Invalid checksum '%s': can't exceed 32 characters" % checksum)
+    if checksum is not None and not _MD5_HEX.match(checksum):
+        # Stored unverified (no data yet, or an external location), any
+        # other value would be an ETag no data can match.
+        raise exception.Invalid(
+            "Invalid checksum '%s': must be 32 hexadecimal digits (an md5)"
+            % checksum)
     if 'id' in meta and not uuidutils.is_uuid_like(meta['id']):
         raise exception.Invalid('Invalid image id format')
     owner = meta.get('owner')
@@ -145,6 +154,15 @@ def validate(meta):
         if len(key) > MAX_PROPERTY_KEY:
             raise exception.Invalid('Property key too long: %s' % key)
     return meta
+
+
+def check_empty_checksum(checksum):
+    """An image made active without data: its declared checksum must be
+    the md5 of no bytes, as an upload's is checked against its data."""
+    if checksum is not None and checksum != EMPTY_MD5:
+        raise exception.Invalid(
+            'Supplied checksum (%s) and checksum generated from uploaded '
+            'image (%s) did not match.' % (checksum, EMPTY_MD5))
 
 
 def check_size_cap(size):

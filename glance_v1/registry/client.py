@@ -132,14 +132,19 @@ class RegistryClient:
             raise self._error(resp, payload)
         if not payload:
             return None
-        return wire.loads(payload)
+        try:
+            return wire.loads(payload)
+        except exception.Invalid:
+            LOG.error('Registry %s %s answered malformed JSON', method, path)
+            raise exception.GlanceException(
+                'The image registry answered malformed JSON.')
 
     @staticmethod
     def _error(resp, payload):
         message = None
         try:
             message = wire.loads(payload).get('message')
-        except (ValueError, AttributeError):
+        except (exception.Invalid, AttributeError):
             pass
         if not message:
             message = 'Registry answered %d' % resp.status

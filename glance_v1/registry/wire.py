@@ -12,6 +12,7 @@ import datetime
 import json
 
 from glance_v1.common import exception
+from glance_v1.common import request_json
 
 TIME_FORMAT = '%Y-%m-%dT%H:%M:%S.%f'
 DATETIME_FIELDS = ('created_at', 'updated_at', 'deleted_at',
@@ -31,7 +32,8 @@ def dumps(body):
 
 
 def loads(data):
-    return json.loads(data)
+    """A registry answer, bounded in depth like every JSON body."""
+    return request_json.loads(data)
 
 
 def parse_datetime(value):

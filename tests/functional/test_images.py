@@ -10,6 +10,7 @@ from tests.functional import base
 DATA = os.urandom(300 * 1024 + 17)
 MD5 = hashlib.md5(DATA).hexdigest()
 SHA256 = hashlib.sha256(DATA).hexdigest()
+EMPTY_MD5 = hashlib.md5(b'').hexdigest()
 
 
 class TestImageLifecycle(base.FunctionalTest):
@@ -389,22 +390,40 @@ class TestBadInput(base.FunctionalTest):
         self.assertEqual(name, head.header('x-image-meta-name').encode(
             'latin-1').decode('utf-8'))
 
-    def test_non_ascii_checksum_is_answered(self):
-        # Found by tests/functional/test_fuzz.py: the ETag of such a
-        # checksum (stored unverified without data) could not be encoded,
-        # so the client got no response although the image was created.
-        checksum = '\u0100\u65e5'
-        resp = self.create(headers={
-            'x-image-meta-checksum': checksum.encode().decode('latin-1')})
+    def test_checksum_must_be_an_md5(self):
+        # Stored unverified on an image without data, a checksum that is
+        # not 32 hex digits could never match any data (the fuzzer once
+        # made one whose ETag could not even be encoded). Refused before
+        # anything is stored; the reference's message for one too long.
+        for checksum in ('x', 'a' * 31, 'g' * 32, 'a' * 31 + ' ',
+                         '\u0100\u65e5'.encode().decode('latin-1')):
+            self.assert_bad({'x-image-meta-checksum': checksum},
+                            "Invalid checksum '")
+            self.assert_bad({'x-image-meta-checksum': checksum},
+                            'must be 32 hexadecimal digits (an md5)')
+        upper = 'D41D8CD98F00B204E9800998ECF8427E'
+        resp = self.create(headers={'x-image-meta-checksum': upper})
         self.assertEqual(201, resp.status, resp)
-        self.assertEqual(checksum, resp.json['image']['checksum'])
-        wire = checksum.encode().decode('latin-1')
-        self.assertEqual(wire, resp.header('etag'))
-        path = '/v1/images/%s' % resp.json['image']['id']
-        for method in ('HEAD', 'PUT'):
-            resp = self.request(method, path)
-            self.assertEqual(200, resp.status, method)
-            self.assertEqual(wire, resp.header('etag'))
+        self.assertEqual(upper, resp.header('etag'))
+
+    def test_empty_image_checksum_is_verified(self):
+        # x-image-meta-size: 0 makes an image active without data
+        # (reference §3); a declared checksum must be the md5 of no bytes
+        # like any upload's, else 400 and no image.
+        self.assert_bad({'x-image-meta-size': '0',
+                         'x-image-meta-checksum': 'a' * 32},
+                        'Supplied checksum (%s) and checksum generated from '
+                        'uploaded image (%s) did not match.'
+                        % ('a' * 32, EMPTY_MD5))
+        self.assert_bad({'x-image-meta-size': '0',
+                         'x-image-meta-checksum': 'x'}, "Invalid checksum 'x'")
+        resp = self.create(headers={'x-image-meta-size': '0',
+                                    'x-image-meta-checksum': EMPTY_MD5})
+        self.assertEqual(201, resp.status, resp)
+        self.assertEqual('active', resp.json['image']['status'])
+        self.assertEqual(EMPTY_MD5, resp.header('etag'))
+        data = self.request('GET', '/v1/images/%s' % resp.json['image']['id'])
+        self.assertEqual((200, b''), (data.status, data.body))
 
 
 class TestUploadFailures(base.FunctionalTest):
@@ -444,6 +463,29 @@ class TestUploadFailures(base.FunctionalTest):
         self.assertEqual(400, resp.status)
         self.assertIn(b'Supplied checksum', resp.body)
         self.assert_killed_and_clean(image_id)
+
+    def test_empty_upload_checksum_is_verified(self):
+        # An empty (chunked) body uploads zero bytes: the declared
+        # checksum is checked against their md5 as for any other data.
+        image_id = self.queued()
+        resp = self.upload(image_id, iter([b'']),
+                           **{'x-image-meta-checksum': 'x'})
+        self.assertEqual(400, resp.status)
+        self.assertIn(b"Invalid checksum 'x'", resp.body)
+        self.assertEqual('queued', self.image_status(image_id))
+        resp = self.upload(image_id, iter([b'']),
+                           **{'x-image-meta-checksum': 'a' * 32})
+        self.assertEqual(400, resp.status)
+        self.assertIn(b'Supplied checksum (%s) and checksum generated from '
+                      b'uploaded image (%s) did not match.'
+                      % (b'a' * 32, EMPTY_MD5.encode()), resp.body)
+        self.assert_killed_and_clean(image_id)
+        image_id = self.queued()
+        resp = self.upload(image_id, iter([b'']),
+                           **{'x-image-meta-checksum': EMPTY_MD5})
+        self.assertEqual(200, resp.status, resp)
+        self.assertEqual(('active', 0, EMPTY_MD5), tuple(
+            resp.json['image'][k] for k in ('status', 'size', 'checksum')))
 
     def test_declared_size_over_cap_is_400(self):
         resp = self.create(headers={'x-image-meta-size': str(2 ** 20 + 1)})

@@ -67,7 +67,8 @@ class TestLogging(base.FunctionalTest):
 
         with open(self.log_file) as f:
             text = f.read()
-        self.assertIn(' DEBUG ', text)
+        # debug on: the options in force are logged, secrets masked.
+        self.assertRegex(text, r' DEBUG \S+ \[-\] bind_port +=')
         self.assertNotIn(TOKEN, text)
         self.assertNotIn(self.api.store_dir, text)
         self.assertNotIn('file://', text)

@@ -37,5 +37,6 @@ class TestOpenAPI(testtools.TestCase):
             if path == '/':
                 # /v1/ is an alias of GET /v1/images (reference §1).
                 continue
-            served.update(('/v1' + path, m) for m in methods)
+            served.update(('/v1' + path, m)
+                          for m, target in methods.items() if target)
         self.assertEqual(sorted(served), sorted(described))

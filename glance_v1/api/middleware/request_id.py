@@ -4,9 +4,10 @@ oslo.middleware's RequestId always mints a new id; like the reference, we
 reuse a caller's id when it is well formed, and refuse an over-long one
 with 431 rather than carrying it into logs (the reference answered 500).
 
-Being the first filter of every pipeline (glance-api and glance-registry),
-it also refuses a URL that is not UTF-8 (400): every later layer decodes
-the path and query as UTF-8, and would fail with a 500.
+Coming before any filter that reads the URL (in glance-api and
+glance-registry), it also refuses a URL that is not UTF-8 (400): every
+later layer decodes the path and query as UTF-8, and would fail with a
+500.
 """
 
 import urllib.parse

@@ -5,7 +5,7 @@ import json
 
 import webob
 
-from glance_v1.common import exception
+from glance_v1.common import request_json
 from glance_v1.image import members
 
 
@@ -18,19 +18,6 @@ def _json_response(body):
 
 def _no_content():
     return webob.Response(status=204, content_type=None)
-
-
-def _json_body(req):
-    """The decoded JSON body, or None without one."""
-    if not req.content_length and not req.headers.get('Transfer-Encoding'):
-        return None
-    raw = req.body
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise exception.Invalid('Malformed JSON in request body.')
 
 
 class MembersController:
@@ -51,11 +38,13 @@ class MembersController:
         return _json_response({'member': found})
 
     def update_all(self, req, image_id):
-        self.service.replace(self._ctx(req), image_id, _json_body(req))
+        self.service.replace(self._ctx(req), image_id,
+                             request_json.from_request(req))
         return _no_content()
 
     def update(self, req, image_id, member):
-        self.service.add(self._ctx(req), image_id, member, _json_body(req))
+        self.service.add(self._ctx(req), image_id, member,
+                         request_json.from_request(req))
         return _no_content()
 
     def delete(self, req, image_id, member):

@@ -1,12 +1,11 @@
 """Registry images and members resources: JSON in, JSON out, answered by
 the in-process registry (which decides visibility and ownership)."""
 
-import json
-
 from oslo_utils import strutils
 import webob
 
 from glance_v1.common import exception
+from glance_v1.common import request_json
 from glance_v1.image import listing
 from glance_v1.registry import local
 from glance_v1.registry import wire
@@ -37,14 +36,12 @@ def no_content():
 def json_body(req, key=None, required=True):
     """The request's JSON object (or its ``key`` member); 400 when it is
     malformed."""
-    if not req.body:
+    data = request_json.read(req)
+    if not data:
         if required:
             raise exception.Invalid('Missing request body')
         return None
-    try:
-        body = json.loads(req.body)
-    except ValueError:
-        raise exception.Invalid('Malformed JSON in request body.')
+    body = request_json.loads(data)
     if not isinstance(body, dict):
         raise exception.Invalid('The request body must be a JSON object.')
     if key is None:

@@ -81,9 +81,24 @@ class TestValidate(base.TestCase):
         self.assert_invalid({'checksum': 'c' * 33},
                             "Invalid checksum '%s': can't exceed 32 "
                             "characters" % ('c' * 33))
+        for checksum in ('c' * 31, 'g' * 32, 'c' * 31 + '\n', ''):
+            self.assert_invalid({'checksum': checksum},
+                                "Invalid checksum '%s': must be 32 "
+                                "hexadecimal digits (an md5)" % checksum)
+        validation.validate({'checksum': 'C' * 16 + 'c' * 16})
         self.assert_invalid({'id': '../../etc/passwd'},
                             'Invalid image id format')
         validation.validate({'id': '0123456789abcdef0123456789abcdef'})
+
+    def test_empty_checksum(self):
+        validation.check_empty_checksum(None)
+        validation.check_empty_checksum('d41d8cd98f00b204e9800998ecf8427e')
+        error = self.assertRaises(exception.Invalid,
+                                  validation.check_empty_checksum, 'a' * 32)
+        self.assertEqual(
+            'Supplied checksum (%s) and checksum generated from uploaded '
+            'image (d41d8cd98f00b204e9800998ecf8427e) did not match.'
+            % ('a' * 32), str(error))
 
     def test_size_cap(self):
         self.conf.config(image_size_cap=100)

@@ -155,7 +155,6 @@ class Inspector:
         end = start + len(chunk)
         while isinstance(candidate.want, tuple):
             offset, length = candidate.want
-            assert length <= base.MAX_REGION
             have = offset + len(candidate.buf)
             stop = offset + length
             if have < start and have < len(self._head):

@@ -61,7 +61,8 @@ def detect():
     # Header extensions follow the header, within the first cluster.
     end = min(1 << cluster_bits, base.HEAD)
     if header_length >= end:
-        return
+        raise base.Refused('qcow2 header length %d is invalid'
+                           % header_length)
     exts = yield (header_length, end - header_length)
     offset = 0
     while offset + _EXT.size <= len(exts):

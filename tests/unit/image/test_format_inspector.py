@@ -233,6 +233,11 @@ class TestQcow2(InspectorTestCase):
                            'cluster size 2^30 is invalid')
         self.assertRefused(qcow2()[:40], 'qcow2', 'qcow2 header is truncated')
 
+    def test_header_past_what_is_inspected_refused(self):
+        data = bytearray(qcow2(cluster_bits=21, length=4 * 65536))
+        struct.pack_into('>I', data, 100, 65536)
+        self.assertRefused(bytes(data), 'qcow2', 'header length 65536')
+
     def test_extensions_without_end_refused(self):
         exts = ext(0x6803f857, b'x' * 48) * 3000
         self.assertRefused(qcow2(exts=exts, length=4 * 65536), 'qcow2',

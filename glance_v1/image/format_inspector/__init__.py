@@ -116,7 +116,6 @@ class Inspector:
         self._candidates = [_Candidate(name, m) for name, m in DETECTORS]
         for candidate in self._candidates:
             candidate.send(None)
-        self._winner = None
         self._settled = False
         self._reading = list(self._candidates)
 
@@ -131,6 +130,8 @@ class Inspector:
             yield chunk
 
     def feed(self, chunk):
+        """The next ``chunk`` (bytes or a memoryview, not kept) of the
+        image; raises ``Refused`` as soon as the content is refused."""
         size = len(chunk)
         if not size:
             return
@@ -179,7 +180,6 @@ class Inspector:
             found = candidate.found
             if found is not None and found.rank == 0 and \
                     not any(undecided[:i]):
-                self._winner = candidate
                 for other in self._candidates:
                     if other is not candidate:
                         other.close()

@@ -122,6 +122,14 @@ class TestUpload(base.DatabaseTestCase):
         self.assertEqual(('active', 7 * 1024 ** 3),
                          (image['status'], image['virtual_size']))
 
+    def test_virtual_size_from_the_content_not_the_request(self):
+        image = self.registry.image_create(self.ctx, {
+            'disk_format': 'raw', 'container_format': 'bare',
+            'virtual_size': 5})
+        image = upload.upload(self.ctx, self.registry, image,
+                              self.body(Stream(b'x' * 3000), 3000))
+        self.assertEqual(3000, image['virtual_size'])
+
     def test_unsafe_content_refused_early_kills(self):
         # Decisions "further" 8: refused in the first chunk, before the
         # rest of the body is read, and nothing stays in the store.

@@ -1,4 +1,5 @@
-"""The upload pipeline: request body -> hashes -> store -> verify -> active.
+"""The upload pipeline: request body -> hashes -> format inspection ->
+store -> verify -> active.
 
 Every way an upload can fail ends in one place (``_fail``), which leaves
 the image ``killed`` and the store without a byte of it.

@@ -6,6 +6,7 @@ format than the declared one are refused with 400, leaving nothing in the
 store -- through Content-Length and chunked uploads and through
 copy-from."""
 
+import atexit
 import json
 import os
 import select
@@ -139,6 +140,7 @@ def images():
         raise testtools.TestCase.skipException(reason)
     if _images is None:
         tmp = tempfile.mkdtemp(prefix='glance-v1-formats-')
+        atexit.register(shutil.rmtree, tmp, True)
         try:
             _images = _make(tmp)
         except Exception:

@@ -53,6 +53,7 @@ BAD = {
     'vmdk-flat': ('vmdk', 'vmdk descriptor file names other files'),
     'vmdk-two-gb': ('vmdk', 'vmdk descriptor file names other files'),
     'vmdk-delta': ('vmdk', 'vmdk image is a delta of another disk'),
+    'qed-backing': ('raw', 'qed image has a backing file'),
     'qcow2-as-raw': ('raw', "disk_format is 'raw' but the content is "
                             "qcow2"),
     'raw-as-qcow2': ('qcow2', "disk_format is 'qcow2' but the content is "
@@ -120,6 +121,8 @@ def _make(tmp):
         os.path.join(tmp, 'vmdk-flat'), '16M')
     bad('vmdk-two-gb', '-f', 'vmdk', '-o', 'subformat=twoGbMaxExtentSparse',
         os.path.join(tmp, 'vmdk-two-gb'), '16M')
+    bad('qed-backing', '-f', 'qed', '-b', source, '-F', 'raw',
+        os.path.join(tmp, 'qed-backing'))
     bad('vmdk-delta', '-f', 'vmdk', '-b', paths['vmdk-sparse'], '-F', 'vmdk',
         os.path.join(tmp, 'vmdk-delta'))
     for name, good in (('qcow2-as-raw', 'qcow2'), ('raw-as-qcow2', 'raw-mbr'),
@@ -297,5 +300,6 @@ class MismatchAllowedTest(FormatsTestBase):
         self.assertEqual(
             qemu_virtual_size(self.images['qcow2'], 'qcow2'),
             resp.json['image']['virtual_size'])
-        self.check_bad('content-length', ('qcow2-backing', 'vmdk-flat'))
+        self.check_bad('content-length', ('qcow2-backing', 'vmdk-flat',
+                                          'qed-backing'))
 

@@ -10,8 +10,8 @@ has decided, feeding costs a slice of the chunk's last bytes.
 
 It raises ``base.Refused`` (400; the upload kills the image and the store
 removes what it wrote) for content a converter must not be given -- a
-qcow2 with a backing or data file, a vmdk naming other files, a
-vhd/vhdx/vdi/ploop whose headers do not fit the data -- and, with
+qcow2 or qed with a backing file, a qcow2 data file, a vmdk naming other
+files, a vhd/vhdx/vdi/ploop whose headers do not fit the data -- and, with
 ``require_image_format_match``, for content of another format than the
 declared ``disk_format``. A refusal comes as early as the evidence: in
 the first chunk for a header, at ``finish`` for what needs the end of the
@@ -27,6 +27,7 @@ from glance_v1.image.format_inspector import gpt
 from glance_v1.image.format_inspector import iso
 from glance_v1.image.format_inspector import ploop
 from glance_v1.image.format_inspector import qcow2
+from glance_v1.image.format_inspector import qed
 from glance_v1.image.format_inspector import vdi
 from glance_v1.image.format_inspector import vhd
 from glance_v1.image.format_inspector import vhdx
@@ -53,9 +54,9 @@ Refused = base.Refused
 
 # In the order a signature wins when two match (qemu probes this way too);
 # rank (base.Detected) puts end-of-file and partition-table evidence last.
-DETECTORS = (('qcow2', qcow2), ('vhdx', vhdx), ('vmdk', vmdk),
-             ('vdi', vdi), ('ploop', ploop), ('vhd', vhd), ('iso', iso),
-             ('gpt', gpt))
+DETECTORS = (('qcow2', qcow2), ('qed', qed), ('vhdx', vhdx),
+             ('vmdk', vmdk), ('vdi', vdi), ('ploop', ploop), ('vhd', vhd),
+             ('iso', iso), ('gpt', gpt))
 RAW_LIKE = ('raw', 'ami', 'ari', 'aki')
 # Declared formats whose content we can tell; any other is not compared.
 KNOWN = frozenset(['raw', 'qcow2', 'vmdk', 'vhd', 'vhdx', 'vdi', 'iso',

@@ -28,6 +28,12 @@ def qcow2(size=10 * MiB, version=3, backing=0, incompat=0, exts=b'',
     return (header + exts).ljust(length, b'\0')
 
 
+def qed(size=10 * MiB, features=0):
+    return struct.pack('<4sIIIQQQQQII', b'QED\0', 65536, 4, 1, features, 0,
+                       0, 65536, size, 64 if features else 0,
+                       4 if features else 0).ljust(65536, b'\0')
+
+
 def ext(kind, payload):
     return struct.pack('>II', kind, len(payload)) + \
         payload.ljust((len(payload) + 7) // 8 * 8, b'\0')
@@ -254,6 +260,23 @@ class TestQcow2(InspectorTestCase):
                          group='image_format')
         self.assertDetects(qcow2(), 'raw', 'qcow2', 10 * MiB)
         self.assertRefused(qcow2(backing=512), 'raw', 'has a backing file')
+
+
+class TestQed(InspectorTestCase):
+
+    def test_backing_file_refused_whatever_declared(self):
+        self.assertRefusedEarly(qed(features=1), 'raw',
+                                'qed image has a backing file', 512)
+        self.conf.config(require_image_format_match=False,
+                         group='image_format')
+        self.assertRefused(qed(features=1), 'raw',
+                           'qed image has a backing file')
+
+    def test_qed_is_no_declared_format(self):
+        self.assertRefusedEarly(qed(), 'raw', 'content is qed', 512)
+        self.conf.config(require_image_format_match=False,
+                         group='image_format')
+        self.assertDetects(qed(), 'raw', 'qed', 10 * MiB)
 
 
 class TestVmdk(InspectorTestCase):

@@ -9,6 +9,7 @@ from glance_v1.common import context
 from glance_v1.common import request_json
 from glance_v1.common import wsgi
 from glance_v1 import image_cache
+from glance_v1.image import format_inspector
 from glance_v1.image import listing
 from glance_v1.image import notifier
 from glance_v1.image import protections
@@ -58,7 +59,8 @@ def list_api_opts():
             image_cache.cache_opts, service.copy_opts, sources.source_opts,
             crypt.crypt_opts))),
         ('database', session.database_opts),
-        ('image_format', validation.image_format_opts),
+        ('image_format', validation.image_format_opts
+         + format_inspector.inspector_opts),
         ('paste_deploy', config.paste_deploy_opts),
         _store_opts(),
     ]

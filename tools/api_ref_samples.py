@@ -50,7 +50,7 @@ def generate(url):
 
     status, _, body = _request(url, 'POST', '/v1/images', {
         'x-image-meta-name': 'cirros',
-        'x-image-meta-disk_format': 'qcow2',
+        'x-image-meta-disk_format': 'raw',
         'x-image-meta-container_format': 'bare',
         'x-image-meta-property-os_distro': 'cirros',
         'Content-Type': 'application/octet-stream'}, b'example image data')

@@ -1,4 +1,5 @@
-"""The upload pipeline: request body -> hashes -> store -> verify -> active.
+"""The upload pipeline: request body -> hashes -> format inspection ->
+store -> verify -> active.
 
 Every way an upload can fail ends in one place (``_fail``), which leaves
 the image ``killed`` and the store without a byte of it.
@@ -12,6 +13,7 @@ from oslo_config import cfg
 
 from glance_v1.common import exception
 from glance_v1.common import threads
+from glance_v1.image import format_inspector
 from glance_v1.image import notifier
 from glance_v1.image import recovery
 from glance_v1.image import status
@@ -230,6 +232,9 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
         limit, limit_error = cap, _size_cap_error
     declared_size = image.get('size') or None
     declared_checksum = image.get('checksum')
+    # Sees every chunk on its way to the store; refuses unsafe content
+    # there or in verify(), so the store removes what it wrote.
+    inspector = format_inspector.Inspector(image.get('disk_format'))
 
     def verify(written):
         if declared_size is not None and declared_size != written:
@@ -243,6 +248,7 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
                 "Supplied checksum (%s) and checksum generated from uploaded "
                 "image (%s) did not match. Setting image status to 'killed'."
                 % (declared_checksum, md5))
+        inspector.finish()
 
     try:
         store = (store_api.get_store(store_name) if store_name
@@ -256,7 +262,8 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
         # one object or segments); verify() still checks the declared size.
         try:
             with recovery.Lease(ctx, registry, image_id):
-                location, size = store.add(image_id, hashing,
+                location, size = store.add(image_id,
+                                           inspector.watch(hashing),
                                            declared_size or body.length,
                                            verify)
         finally:
@@ -276,6 +283,7 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
               'checksum': hashing.md5.hexdigest(),
               'os_hash_algo': CONF.hashing_algorithm,
               'os_hash_value': hashing.secure.hexdigest(),
+              'virtual_size': inspector.virtual_size,
               'location': location}
     try:
         active = registry.image_update(ctx, image_id, values,

@@ -53,7 +53,7 @@ class TestGlanceCLI(base.FunctionalTest):
         with open(src, 'wb') as f:
             f.write(DATA)
         out = self.table(self.glance(
-            'image-create', '--name', 'cli-image', '--disk-format', 'qcow2',
+            'image-create', '--name', 'cli-image', '--disk-format', 'raw',
             '--container-format', 'bare', '--file', src,
             '--property', 'os_distro=debian'))
         image_id = out['id']

@@ -47,7 +47,10 @@ class ListTestBase(base.FunctionalTest):
 class FilteredImagesTest(ListTestBase):
     """The reference's four images: three public "My Image!" of sizes 19,
     20 and 21 (ovf/vdi, the first protected), one private ami image of
-    another tenant, of size 22."""
+    another tenant, of size 22. Their data is not of those formats, which
+    only ``require_image_format_match`` lets in."""
+
+    conf = {'image_format': {'require_image_format_match': 'false'}}
 
     @classmethod
     def setUpClass(cls):

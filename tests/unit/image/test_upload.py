@@ -6,6 +6,7 @@ import os
 from glance_v1.common import exception
 from glance_v1.image import upload
 from tests import base
+from tests.unit.image import test_format_inspector as samples
 
 
 class Stream:
@@ -104,6 +105,55 @@ class TestUpload(base.DatabaseTestCase):
                                   self.body(Boom(b'')))
         self.assertEqual(500, error.code)
         self.assertEqual('killed', self.status())
+
+    def image_of(self, disk_format):
+        return self.registry.image_create(self.ctx, {
+            'disk_format': disk_format, 'container_format': 'bare'})
+
+    def test_virtual_size_recorded(self):
+        data = os.urandom(10000)
+        image = upload.upload(self.ctx, self.registry, self.image,
+                              self.body(Stream(data), len(data)))
+        self.assertEqual(10000, image['virtual_size'])
+        data = samples.qcow2(size=7 * 1024 ** 3)
+        image = upload.upload(self.ctx, self.registry,
+                              self.image_of('qcow2'),
+                              self.body(Stream(data), len(data)))
+        self.assertEqual(('active', 7 * 1024 ** 3),
+                         (image['status'], image['virtual_size']))
+
+    def test_virtual_size_from_the_content_not_the_request(self):
+        image = self.registry.image_create(self.ctx, {
+            'disk_format': 'raw', 'container_format': 'bare',
+            'virtual_size': 5})
+        image = upload.upload(self.ctx, self.registry, image,
+                              self.body(Stream(b'x' * 3000), 3000))
+        self.assertEqual(3000, image['virtual_size'])
+
+    def test_unsafe_content_refused_early_kills(self):
+        # Decisions "further" 8: refused in the first chunk, before the
+        # rest of the body is read, and nothing stays in the store.
+        data = samples.qcow2(backing=512, length=1024 * 1024)
+        stream = Stream(data)
+        error = self.assertRaises(exception.Invalid, upload.upload,
+                                  self.ctx, self.registry, self.image,
+                                  self.body(stream, len(data)))
+        self.assertIn('qcow2 image has a backing file', str(error))
+        self.assertLess(stream.read_bytes, len(data) // 2)
+        self.assertEqual('killed', self.status())
+        self.assertEqual([], self.files())
+
+    def test_content_refused_at_the_end_kills(self):
+        # A fixed VHD shows at its last 512 bytes: the data is in the
+        # store by then, and must go.
+        data = samples.vhd_fixed(size=200000)
+        error = self.assertRaises(exception.Invalid, upload.upload,
+                                  self.ctx, self.registry, self.image,
+                                  self.body(Stream(data), len(data)))
+        self.assertIn("disk_format is 'raw' but the content is vhd",
+                      str(error))
+        self.assertEqual('killed', self.status())
+        self.assertEqual([], self.files())
 
     def test_upload_onto_non_queued_conflicts(self):
         self.registry.image_update(self.ctx, self.image['id'],

@@ -119,6 +119,12 @@ class _Closing:
         self.access = access
         self.environ = environ
         self.closed = False
+        if getattr(body, 'fileno', None) is not None:
+            # _send_file's first bytes must be on the wire before the
+            # kernel sends the rest: eventlet would otherwise hold back
+            # writes shorter than its minimum chunk (4096), and the file
+            # went out ahead of the status line.
+            environ['eventlet.minimum_write_chunk_size'] = 0
 
     def __iter__(self):
         fileno = getattr(self.body, 'fileno', None)

@@ -15,7 +15,8 @@ then holds the URLs, names and passwords the tests read; DIR/run/gunicorn.pid
 the server's pid, which ``stop`` ends (and only that one).
 
 Started again in the same DIR, it reuses the port and the data (a warm start
-of a few seconds), so a test can take Keystone away and bring it back.
+of a few seconds), so a test can take Keystone away and bring it back; while
+it runs, ``start`` only waits until it answers.
 
 Only the standard library is used here, so this runs from any python3.
 """
@@ -345,9 +346,14 @@ def start(args):
         prefix='glance-v1-keystone-'))
     os.makedirs(base, exist_ok=True)
     pid = pid_of(base)
-    if pid and _ours(pid, base):
-        raise SystemExit('a Keystone already runs in %s' % base)
     settings = read_settings(base)
+    if pid and _ours(pid, base):
+        if settings is None:
+            raise SystemExit('a Keystone being set up runs in %s' % base)
+        wait_ready(base, settings, args.wait)
+        log('already running at %s' % settings['auth_url'])
+        print(base)
+        return
     fresh = settings is None
     # The server may die at start on a busy machine (a free port taken by
     # someone else before it binds it): try again, on another port when

@@ -140,11 +140,11 @@ def _run_dir(base):
 def configure(base, python):
     """keystone.conf and gunicorn.conf.py on a new free port, the database
     and keys made and bootstrapped; the settings (users still to come)."""
-    for name in ('keystone.sqlite',):
-        try:
-            os.unlink(os.path.join(base, name))
-        except FileNotFoundError:
-            pass
+    # What a set-up that died half way left behind.
+    try:
+        os.unlink(os.path.join(base, 'keystone.sqlite'))
+    except FileNotFoundError:
+        pass
     for name in ('fernet-keys', 'credential-keys', 'run', 'log'):
         shutil.rmtree(os.path.join(base, name), ignore_errors=True)
     for name in ('run', 'log'):

@@ -74,7 +74,8 @@ AUTHTOKEN = {'www_authenticate_uri': 'http://127.0.0.1:9/v3',
 
 class TestKeystoneSettings(StartsGlance):
     """The keystone flavor without a usable [keystone_authtoken] refuses to
-    start (it used to answer every request with a bare 500)."""
+    start (it used to answer every request with a bare 500; decisions,
+    Identity)."""
 
     KEYSTONE = {'paste_deploy': {'flavor': 'keystone'}}
 

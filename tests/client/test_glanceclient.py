@@ -17,21 +17,26 @@ from tests.functional import base
 DATA = os.urandom(2 * 1024 * 1024 + 3)
 
 
+def run_cli(test, options, args):
+    """Run the v1 CLI with a terminal as stdin, as a person would:
+    given a pipe or a file there, image-create and image-update upload it
+    as image data."""
+    cmd = [os.path.join(os.path.dirname(sys.executable), 'glance'),
+           '--os-image-api-version', '1'] + options + list(args)
+    primary, terminal = pty.openpty()
+    test.addCleanup(os.close, primary)
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True,
+                              timeout=120, stdin=terminal)
+    finally:
+        os.close(terminal)
+
+
 class TestGlanceCLI(base.FunctionalTest):
 
     def glance(self, *args):
-        """Run the v1 CLI with a terminal as stdin, as a person would:
-        given a pipe or a file there, it uploads it as image data."""
-        cmd = [os.path.join(os.path.dirname(sys.executable), 'glance'),
-               '--os-image-api-version', '1',
-               '--os-image-url', self.api.url, '--os-auth-token', 'x']
-        primary, terminal = pty.openpty()
-        self.addCleanup(os.close, primary)
-        try:
-            proc = subprocess.run(cmd + list(args), capture_output=True,
-                                  text=True, timeout=120, stdin=terminal)
-        finally:
-            os.close(terminal)
+        proc = run_cli(self, ['--os-image-url', self.api.url,
+                              '--os-auth-token', 'x'], args)
         self.assertEqual(0, proc.returncode,
                          'glance %s failed:\n%s%s' % (
                              ' '.join(args), proc.stdout, proc.stderr))

@@ -62,6 +62,12 @@ class InFlight:
             access.status = '500'
             access.log()
             raise
+        if getattr(body, 'fileno', None) is not None:
+            # What _send_file sends must follow the headers, which eventlet
+            # writes with the first chunk only once it holds this many
+            # bytes (4096 by default): a shorter first span of the file was
+            # overtaken by the rest, and the client read data for headers.
+            environ['eventlet.minimum_write_chunk_size'] = 0
         return _Closing(body, self, access, environ)
 
 

@@ -1,4 +1,4 @@
-"""Chunked request bodies under uWSGI.
+"""The request as uWSGI hands it over, put right: chunked bodies, scheme.
 
 uWSGI 2.0 does not decode ``Transfer-Encoding: chunked``: its
 ``wsgi.input`` of such a request is empty, and only the application can
@@ -8,7 +8,8 @@ gives a chunked request an input that does so and ends where the body
 ends, and says so with ``wsgi.input_terminated``; without it the API
 refuses chunked uploads with 411 (``glance_v1.api.v1.images``).
 
-The ini option ``glance-chunked-input = false`` turns this off.
+The ini option ``glance-chunked-input = false`` turns this off. ``adapt``
+also keeps a client's X-Forwarded-Proto out of ``wsgi.url_scheme``.
 """
 
 from oslo_utils import strutils
@@ -83,21 +84,31 @@ def _enabled(options):
     return strutils.bool_from_string(value, strict=True)
 
 
+def _scheme(environ):
+    # uWSGI's own reading of the HTTPS variable (set by https-socket or
+    # a front end), without the client's X-Forwarded-Proto.
+    https = environ.get('HTTPS', '').lower()
+    return 'https' if https.startswith('on') or https.startswith('1') \
+        else 'http'
+
+
 def adapt(app):
-    """``app`` made to read chunked bodies when served by uWSGI (and the
-    option is not off); ``app`` itself otherwise."""
+    """``app`` as uWSGI must serve it; ``app`` itself elsewhere."""
     try:
         import uwsgi
     except ImportError:
         return app
-    if not _enabled(uwsgi.opt):
-        return app
+    chunked_input = _enabled(uwsgi.opt)
 
-    def chunked_input(environ, start_response):
-        if _is_chunked(environ):
+    def served_by_uwsgi(environ, start_response):
+        # uWSGI takes any client's X-Forwarded-Proto for the scheme of
+        # the links and Location headers; forwarded headers are honoured
+        # only by http_proxy_to_wsgi, and only when configured.
+        environ['wsgi.url_scheme'] = _scheme(environ)
+        if chunked_input and _is_chunked(environ):
             # The decoded body replaces any Content-Length (RFC 9112 6.3).
             environ.pop('CONTENT_LENGTH', None)
             environ['wsgi.input'] = ChunkedInput(uwsgi.chunked_read)
             environ['wsgi.input_terminated'] = True
         return app(environ, start_response)
-    return chunked_input
+    return served_by_uwsgi

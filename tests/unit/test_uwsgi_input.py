@@ -101,9 +101,27 @@ class TestAdapt(testtools.TestCase):
         self.assertIs(self.app, uwsgi_input.adapt(self.app))
 
     def test_switched_off(self):
+        raw = object()
         for value in (b'false', b'0', [b'true', b'no']):
-            self.fake_uwsgi(glance_chunked_input=value)
-            self.assertIs(self.app, uwsgi_input.adapt(self.app))
+            self.fake_uwsgi([b'data'], glance_chunked_input=value)
+            app = uwsgi_input.adapt(self.app)
+            seen = self.call(app, {'HTTP_TRANSFER_ENCODING': 'chunked',
+                                   'wsgi.input': raw})
+            self.assertIs(raw, seen['wsgi.input'])
+            self.assertNotIn('wsgi.input_terminated', seen)
+
+    def test_client_does_not_choose_the_scheme(self):
+        self.fake_uwsgi()
+        app = uwsgi_input.adapt(self.app)
+        for https, scheme in (('', 'http'), ('off', 'http'),
+                              ('on', 'https'), ('1', 'https')):
+            # uWSGI has set https from X-Forwarded-Proto.
+            environ = {'HTTP_X_FORWARDED_PROTO': 'https',
+                       'wsgi.url_scheme': 'https'}
+            if https:
+                environ['HTTPS'] = https
+            self.assertEqual(scheme,
+                             self.call(app, environ)['wsgi.url_scheme'])
 
     def test_bad_switch_refuses_to_start(self):
         self.fake_uwsgi(glance_chunked_input=b'maybe')
@@ -128,6 +146,7 @@ class TestAdapt(testtools.TestCase):
         raw = object()
         for headers in ({}, {'CONTENT_LENGTH': '4'},
                         {'HTTP_TRANSFER_ENCODING': 'chunked, gzip'}):
-            environ = dict(headers, **{'wsgi.input': raw})
+            environ = dict(headers, **{'wsgi.input': raw,
+                                       'wsgi.url_scheme': 'http'})
             seen = self.call(app, dict(environ))
             self.assertEqual(environ, seen)

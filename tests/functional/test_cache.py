@@ -166,6 +166,9 @@ class TestImageCache(base.FunctionalTest):
         with open(path, 'rb') as f:
             self.assertEqual(DATA, f.read())
 
+    @server.eventlet_only(
+        'uWSGI has sent the status line when the first chunk fails its '
+        'check: the body is cut instead of a 500')
     def test_checksum_mismatch_on_fill_is_not_cached(self):
         self.require_file_store()
         image_id = self.new_image()

@@ -5,6 +5,7 @@ run under ``tox -e uwsgi`` for the latter."""
 import hashlib
 import http.client
 import os
+import signal
 import time
 
 import requests
@@ -262,3 +263,27 @@ class TestConnections(base.FunctionalTest):
                            http.client.HTTPException),
                           self.exercise, api)
 
+
+
+class TestStop(base.FunctionalTest):
+    """SIGTERM stops uWSGI gracefully (the ini's unix_signal hook): a
+    download under way completes byte for byte, then uWSGI exits 0."""
+
+    server_per_test = True
+
+    @only_uwsgi('the hook is a line of the uWSGI ini')
+    def test_sigterm_lets_a_download_in_flight_finish(self):
+        data = os.urandom(32 * 1024 * 1024)
+        image_id = self.create(body=data).json['image']['id']
+        conn = http.client.HTTPConnection('127.0.0.1', self.api.port,
+                                          timeout=30)
+        self.addCleanup(conn.close)
+        conn.request('GET', '/v1/images/%s' % image_id)
+        resp = conn.getresponse()
+        first = resp.read(1024 * 1024)
+        self.api.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        rest = resp.read()
+        self.assertEqual(hashlib.md5(data).hexdigest(),
+                         hashlib.md5(first + rest).hexdigest())
+        self.assertEqual(0, self.api.proc.wait(30))

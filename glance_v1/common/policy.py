@@ -5,6 +5,7 @@ missing policy file still gives the documented behaviour; a policy file
 named by ``[oslo_policy] policy_file`` overrides any of them.
 """
 
+import threading
 import time
 
 from oslo_config import cfg
@@ -73,25 +74,41 @@ class _Enforcer(policy.Enforcer):
 
     _checked_at = None
 
+    def __init__(self, *args, **kwargs):
+        # Threaded WSGI servers (uWSGI, mod_wsgi) check from several
+        # native threads: a check must not see rules half loaded.
+        self._lock = threading.RLock()
+        super().__init__(*args, **kwargs)
+
     def load_rules(self, force_reload=False):
-        now = time.monotonic()
-        if force_reload or self._checked_at is None or \
-                now - self._checked_at >= _RELOAD_INTERVAL:
-            super().load_rules(force_reload)
-            self._checked_at = now
+        with self._lock:
+            now = time.monotonic()
+            if force_reload or self._checked_at is None or \
+                    now - self._checked_at >= _RELOAD_INTERVAL:
+                super().load_rules(force_reload)
+                self._checked_at = now
 
     def register_default(self, default):
-        super().register_default(default)
-        # Rules registered late (property protections) must be loaded by
-        # the next check, not a second later.
-        self._checked_at = None
+        with self._lock:
+            super().register_default(default)
+            # Rules registered late (property protections) must be loaded
+            # by the next check, not a second later.
+            self._checked_at = None
+
+
+_CREATING = threading.Lock()
 
 
 def get_enforcer():
     global _ENFORCER
     if _ENFORCER is None:
-        _ENFORCER = _Enforcer(CONF)
-        _ENFORCER.register_defaults(list_rules())
+        with _CREATING:
+            if _ENFORCER is None:
+                # Published once complete: a check in another thread
+                # must never meet an enforcer without its rules.
+                enforcer = _Enforcer(CONF)
+                enforcer.register_defaults(list_rules())
+                _ENFORCER = enforcer
     return _ENFORCER
 
 

@@ -6,6 +6,7 @@ import os
 from glance_v1.api.middleware import catch_errors
 from glance_v1.common import config
 from glance_v1.common import log
+from glance_v1.wsgi import uwsgi_input
 
 
 def init_application(prog):
@@ -18,6 +19,7 @@ def init_application(prog):
     config.parse_args(prog, argv)
     log.setup(prog)
     app = catch_errors.CatchErrors(config.load_paste_app(prog))
+    app = uwsgi_input.adapt(app)
     error = config.check_values()
     if error:
         raise RuntimeError(error)

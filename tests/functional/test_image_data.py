@@ -30,6 +30,17 @@ class TestImageData(base.FunctionalTest):
         self.assertEqual(206, resp.status)
         self.assertEqual(data[1000:2000], resp.body)
 
+    def test_round_trip_just_over_the_checked_tail(self):
+        # The last MiB is sent once the digest checked out; a first
+        # part shorter than eventlet's write buffer (4096) used to reach
+        # the wire after the file, ahead of the status line.
+        for n in (2 ** 20 + 1, 2 ** 20 + 4095, 2 ** 20 + 4096):
+            data = os.urandom(n)
+            image = self._upload(data)
+            resp = self.request('GET', '/v1/images/%s' % image['id'])
+            self.assertEqual(200, resp.status)
+            self.assertEqual(data, resp.body)
+
     def test_size_mismatch_leaves_nothing(self):
         # §3: size mismatch -> 400, killed, data deleted.
         before = self.api.store_files()

@@ -1,0 +1,114 @@
+"""The request as uWSGI hands it over, put right: chunked bodies, scheme.
+
+uWSGI 2.0 does not decode ``Transfer-Encoding: chunked``: its
+``wsgi.input`` of such a request is empty, and only the application can
+read the body, chunk by chunk, with ``uwsgi.chunked_read()`` (uWSGI holds
+one chunk at a time, at most ``chunked-input-limit`` bytes). ``adapt``
+gives a chunked request an input that does so and ends where the body
+ends, and says so with ``wsgi.input_terminated``; without it the API
+refuses chunked uploads with 411 (``glance_v1.api.v1.images``).
+
+The ini option ``glance-chunked-input = false`` turns this off. ``adapt``
+also keeps a client's X-Forwarded-Proto out of ``wsgi.url_scheme``.
+"""
+
+from oslo_utils import strutils
+
+OPTION = 'glance-chunked-input'
+
+
+class ChunkedInput:
+    """``wsgi.input`` of a chunked request: the decoded body, then b''.
+
+    ``read_chunk`` is ``uwsgi.chunked_read``: the next chunk, b'' after
+    the last one, OSError when the client went away, stalled past
+    uWSGI's timeout, or sent a malformed or too large chunk. A failed body
+    stays failed: every later read raises too.
+    """
+
+    def __init__(self, read_chunk):
+        self._read_chunk = read_chunk
+        self._chunk = b''
+        self._pos = 0
+        self._done = False
+        self._error = None
+
+    def _next(self):
+        if self._error is not None:
+            raise OSError(self._error)
+        try:
+            chunk = self._read_chunk()
+        except OSError as e:
+            self._error = 'chunked request body: %s' % e
+            raise OSError(self._error) from e
+        if not chunk:
+            self._done = True
+        self._chunk, self._pos = chunk, 0
+
+    def read(self, size=-1):
+        """Up to ``size`` bytes (all that is left when negative), fewer
+        only at the end of the body."""
+        parts = []
+        want = size if size is not None and size >= 0 else None
+        while want is None or want > 0:
+            if self._pos == len(self._chunk):
+                if self._done:
+                    break
+                self._next()
+                continue
+            if self._pos == 0 and (want is None or
+                                   want >= len(self._chunk)):
+                part = self._chunk
+            else:
+                end = len(self._chunk) if want is None else self._pos + want
+                part = self._chunk[self._pos:end]
+            self._pos += len(part)
+            if want is not None:
+                want -= len(part)
+            parts.append(part)
+        return parts[0] if len(parts) == 1 else b''.join(parts)
+
+
+def _is_chunked(environ):
+    # chunked is the last coding when there is one (RFC 9112 6.1).
+    codings = environ.get('HTTP_TRANSFER_ENCODING', '').split(',')
+    return codings[-1].strip().lower() == 'chunked'
+
+
+def _enabled(options):
+    value = options.get(OPTION, b'true')
+    if isinstance(value, list):
+        value = value[-1]
+    if isinstance(value, bytes):
+        value = value.decode()
+    return strutils.bool_from_string(value, strict=True)
+
+
+def _scheme(environ):
+    # uWSGI's own reading of the HTTPS variable (set by https-socket or
+    # a front end), without the client's X-Forwarded-Proto.
+    https = environ.get('HTTPS', '').lower()
+    return 'https' if https.startswith('on') or https.startswith('1') \
+        else 'http'
+
+
+def adapt(app):
+    """``app`` as uWSGI must serve it; ``app`` itself elsewhere."""
+    try:
+        import uwsgi
+    except ImportError:
+        return app
+    chunked_input = _enabled(uwsgi.opt)
+
+    def served_by_uwsgi(environ, start_response):
+        # uWSGI takes any client's X-Forwarded-Proto for the scheme of
+        # the links and Location headers; forwarded headers are honoured
+        # only by http_proxy_to_wsgi, and only when configured.
+        environ['wsgi.url_scheme'] = _scheme(environ)
+        if chunked_input and _is_chunked(environ):
+            # The decoded body replaces any Content-Length (RFC 9112 6.3).
+            environ.pop('CONTENT_LENGTH', None)
+            environ['wsgi.input'] = ChunkedInput(uwsgi.chunked_read)
+            environ['wsgi.input_terminated'] = True
+        return app(environ, start_response)
+    return served_by_uwsgi

@@ -21,6 +21,8 @@ ACCESS_LOG = logging.getLogger('glance_v1.wsgi.access')
 
 # A response at least this large counts as image data (for trimming).
 _DATA_BYTES = 65536
+# Sent with the headers, through the server, before sendfile takes over.
+_HEAD_BYTES = 65536
 
 
 class InFlight:
@@ -47,12 +49,15 @@ class InFlight:
     def __call__(self, environ, start_response):
         self.count += 1
         access = _Access(environ)
+        write = None
 
         def starting(status, headers, exc_info=None):
+            nonlocal write
             access.status = status.split(' ', 1)[0]
-            return start_response(status, [(_capitalized(name), value)
-                                           for name, value in headers],
-                                  exc_info)
+            write = start_response(status, [(_capitalized(name), value)
+                                            for name, value in headers],
+                                   exc_info)
+            return write
 
         try:
             body = self.app(environ, starting)
@@ -62,7 +67,7 @@ class InFlight:
             access.status = '500'
             access.log()
             raise
-        return _Closing(body, self, access, environ)
+        return _Closing(body, self, access, environ, write)
 
 
 _CAPITALIZED = {}
@@ -113,18 +118,20 @@ _MONTHS = (None, 'Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug',
 
 class _Closing:
 
-    def __init__(self, body, counter, access, environ):
+    def __init__(self, body, counter, access, environ, write):
         self.body = body
         self.counter = counter
         self.access = access
         self.environ = environ
+        # The server's write() (from start_response): sends at once.
+        self.write = write
         self.closed = False
 
     def __iter__(self):
         fileno = getattr(self.body, 'fileno', None)
         sock = self.environ.get('eventlet.input')
         if fileno is not None and sock is not None and \
-                fileno() is not None:
+                self.write is not None and fileno() is not None:
             return self._send_file(sock.get_socket(), fileno())
         return self._counted()
 
@@ -135,21 +142,27 @@ class _Closing:
 
     def _send_file(self, sock, fd):
         """Let the kernel copy the file to the socket (sendfile): no
-        buffers in this process, no copies through Python. The first
-        bytes still go through eventlet, which sends the headers with
-        them; the rest follows straight on the socket."""
-        body = self.body
-        for offset, count in body.spans():
+        buffers in this process, no copies through Python.
+
+        The headers and the first bytes go out through the server's
+        write(), which returns once they are on the socket; only then
+        does anything go to the socket directly. Yielding them instead
+        would let eventlet hold back a piece smaller than its minimum
+        chunk (4 KiB) and send it, headers and all, after the bytes
+        written directly. Nothing is yielded: the server has nothing
+        left to send when the iteration ends."""
+        for offset, count in self.body.spans():
             if not self.access.bytes and count:
-                head = os.pread(fd, min(count, 65536), offset)
+                head = os.pread(fd, min(count, _HEAD_BYTES), offset)
                 if not head:
                     raise OSError(errno.EIO, 'file ended early')
-                yield head
+                self.write(head)
                 self._sent(len(head))
                 offset += len(head)
                 count -= len(head)
             for n in _sendfile(sock, fd, offset, count):
                 self._sent(n)
+        yield from ()
 
     def _sent(self, n):
         self.access.bytes += n

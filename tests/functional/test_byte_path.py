@@ -159,9 +159,10 @@ class RawConnection:
         while len(self.buf) < 12:
             self._more()
         match = STATUS_LINE.match(self.buf)
-        self.test.assertIsNotNone(
-            match, '%s: the response does not start with a status line '
-            'but with %r' % (context, bytes(self.buf[:40])))
+        if match is None:
+            self.test.fail('%s: the response does not start with a status '
+                           'line but with %r' % (context,
+                                                 bytes(self.buf[:40])))
         status = int(match.group(1))
         self._line()
         headers = {}

@@ -12,14 +12,15 @@ spot when it is the whole image) and the store's 16 MiB write-back; then
 random sizes up to 20 MiB and random ranges (hypothesis, derandomized and
 bounded, ``GLANCE_V1_BYTE_PATH_SCALE`` multiplies the examples).
 
-Every class runs each size uploaded with a Content-Length and chunked,
-downloaded whole and by ranges (``a-b``, ``a-``, ``-n``), on a fresh and
-on a kept-alive connection (upload, downloads, upload again, downloads
-again, then a health check whose status line must come next). The
-classes vary one process or two workers, ``verify_download_hash`` and the
-image cache (a miss fills it, a hit is served from it); the store is the
-file store, or Swift in the swift env (with segmented large objects in
-one class), and the registry separate in the registry env.
+Every class runs each size uploaded with a Content-Length and chunked
+(after a 100 Continue), downloaded whole and by ranges (``a-b``, ``a-``,
+``-n``), on a fresh and on a kept-alive connection (upload, downloads,
+upload again, downloads again, then a health check whose status line must
+come next). The classes vary one process or two workers,
+``verify_download_hash`` and the image cache (a miss fills it, a hit is
+served from it); the store is the file store, or Swift in the swift env
+(with segmented large objects in one class), and the registry a process
+of its own in the registry env.
 """
 
 import hashlib
@@ -112,14 +113,23 @@ class RawConnection:
     def close(self):
         self.sock.close()
 
-    def send(self, method, path, headers, body=None, chunks=None):
+    def send(self, method, path, headers, body=None, chunks=None,
+             context=None):
+        """Send a request; with ``context``, its body only after the
+        interim 100 Continue that its Expect header asks for."""
         lines = ['%s %s HTTP/1.1' % (method, path), 'Host: 127.0.0.1']
         lines += ['%s: %s' % item for item in headers.items()]
         if chunks is not None:
             lines.append('Transfer-Encoding: chunked')
         elif body is not None:
             lines.append('Content-Length: %d' % len(body))
+        if context:
+            lines.append('Expect: 100-continue')
         self.sock.sendall(('\r\n'.join(lines) + '\r\n\r\n').encode())
+        if context:
+            status, headers, _body = self.response(context +
+                                                   ', waiting to send')
+            self.test.assertEqual((100, {}), (status, headers), context)
         if chunks is not None:
             for chunk in chunks:
                 self.sock.sendall(b'%x\r\n' % len(chunk))
@@ -177,6 +187,8 @@ class RawConnection:
             self.test.assertNotIn(name, headers, '%s: %s sent twice'
                                   % (context, name))
             headers[name] = value.strip().decode('latin-1')
+        if 100 <= status < 200:
+            return status, headers, b''
         if headers.get('transfer-encoding') == 'chunked':
             body = bytearray()
             while True:
@@ -233,10 +245,13 @@ class BytePathChecks:
             for n in chunk_sizes(len(data), rng):
                 chunks.append(data[at:at + n])
                 at += n
-            conn.send('POST', '/v1/images', headers, chunks=chunks)
+            context += ', chunked upload'
+            # As curl sends a large body: after a 100 Continue.
+            conn.send('POST', '/v1/images', headers, chunks=chunks,
+                      context=context)
         else:
+            context += ', sized upload'
             conn.send('POST', '/v1/images', headers, body=data)
-        context += ', %s upload' % ('chunked' if chunked else 'sized')
         status, _headers, body = conn.response(context)
         self.assertEqual(201, status, '%s: %r' % (context, body[:300]))
         image = json.loads(body)['image']

@@ -4,13 +4,14 @@ headers (Content-Length, Content-Range, ETag), then exactly the bytes that
 were uploaded, and nothing more on a kept-alive connection.
 
 Sizes are taken around every buffer and chunk boundary of the byte path:
-eventlet's minimum write (4 KiB) and its write buffer (16 KiB), the first
-64 KiB that go out with the headers before sendfile takes over, the 1 MiB
-read, upload and store chunks and the upload ring's buffers, the last MiB
-of a verified download (held back until the hash is known; hashed on the
-spot when it is the whole image) and the store's 16 MiB write-back; then
-random sizes up to 20 MiB and random ranges (hypothesis, derandomized and
-bounded, ``GLANCE_V1_BYTE_PATH_SCALE`` multiplies the examples).
+eventlet's minimum write (4 KiB) and its write buffer (16 KiB), the 1 MiB
+read, upload and store chunks and the upload ring's buffers; with the
+file store also the first 64 KiB that go out with the headers before
+sendfile takes over, the last MiB of a verified download (held back until
+the hash is known; hashed on the spot when it is the whole image) and the
+16 MiB write-back. Then random sizes up to 20 MiB and random ranges
+(hypothesis, derandomized and bounded; ``GLANCE_V1_BYTE_PATH_SCALE``
+multiplies the examples).
 
 Every class runs each size uploaded with a Content-Length and chunked
 (after a 100 Continue), downloaded whole and by ranges (``a-b``, ``a-``,
@@ -45,29 +46,31 @@ OWNER = base.identity(tenant='bytes')
 ADMIN = base.identity(tenant='bytes-admin', roles='admin')
 SCALE = float(os.environ.get('GLANCE_V1_BYTE_PATH_SCALE', '1'))
 
-BOUNDARIES = (
-    # eventlet: writes below 4 KiB are held back; 16 KiB write buffer.
-    4 * KiB, 16 * KiB,
-    # The first 64 KiB go with the headers, sendfile sends the rest.
-    64 * KiB,
-    # Read, chunk and ring buffer sizes; the download's last MiB.
-    MiB,
-    # The last MiB of a verified download follows the first span, whose
-    # own length crosses the boundaries above.
-    MiB + 4 * KiB, MiB + 64 * KiB,
-    2 * MiB,
-)
-SIZES = sorted({1, 2} | {b + d for b in BOUNDARIES for d in (-1, 0, 1)} |
-               # All of the first span of a verified download held back by
-               # eventlet (the corrupt responses of issue 14).
-               {MiB + 2 * KiB} |
-               # The file store's 16 MiB write-back crossed.
-               ({16 * MiB + 1} if server.TEST_STORE == 'file' else set()))
+# Boundaries of every store's path: eventlet holds back writes below
+# 4 KiB and has a 16 KiB write buffer; the read, upload, store and cache
+# chunks and the upload ring's buffers are 1 MiB (so is a Swift segment in
+# one class below, above 2 MiB).
+CHUNK_BOUNDARIES = (4 * KiB, 16 * KiB, MiB, 2 * MiB)
+# The file store's sendfile path: the first 64 KiB go with the headers;
+# the last MiB of a verified download (hashed on the spot when that is all
+# of it) follows a first span whose own length crosses the boundaries.
+FILE_BOUNDARIES = (64 * KiB, MiB + 4 * KiB, MiB + 64 * KiB)
+BOUNDARIES = CHUNK_BOUNDARIES + FILE_BOUNDARIES
+
+
+def around(boundaries):
+    return {b + d for b in boundaries for d in (-1, 0, 1)}
+
+
+SIZES = sorted({1, 2} | around(CHUNK_BOUNDARIES) | (
+    # All of the first span of a verified download held back by eventlet
+    # (the corrupt responses of issue 14); the 16 MiB write-back crossed.
+    around(FILE_BOUNDARIES) | {MiB + 2 * KiB, 16 * MiB + 1}
+    if server.TEST_STORE == 'file' else set()))
 # A cache hit goes through eventlet in the cache's 1 MiB chunks, the last
 # held back until the file is verified: sendfile's boundaries do not apply
 # (ranges pass the cache by to the API).
-CACHE_SIZES = sorted({1} | {b + d for b in (4 * KiB, MiB, 2 * MiB)
-                            for d in (-1, 0, 1)})
+CACHE_SIZES = sorted({1} | around((4 * KiB, MiB, 2 * MiB)))
 LARGEST = 20 * MiB
 STATUS_LINE = re.compile(rb'HTTP/1\.1 (\d{3}) [^\r\n]*\r\n')
 

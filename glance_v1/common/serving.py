@@ -49,14 +49,20 @@ class InFlight:
     def __call__(self, environ, start_response):
         self.count += 1
         access = _Access(environ)
-        write = None
+        write = direct = None
 
         def starting(status, headers, exc_info=None):
-            nonlocal write
+            nonlocal write, direct
             access.status = status.split(' ', 1)[0]
             write = start_response(status, [(_capitalized(name), value)
                                             for name, value in headers],
                                    exc_info)
+            # Bytes written past the server must be the body as it is on
+            # the wire: not without a length (the server would frame
+            # what it sends in chunks) nor in answer to a HEAD.
+            direct = write if environ.get('REQUEST_METHOD') != 'HEAD' and \
+                any(name.lower() == 'content-length'
+                    for name, _ in headers) else None
             return write
 
         try:
@@ -67,7 +73,7 @@ class InFlight:
             access.status = '500'
             access.log()
             raise
-        return _Closing(body, self, access, environ, write)
+        return _Closing(body, self, access, environ, direct)
 
 
 _CAPITALIZED = {}
@@ -123,7 +129,8 @@ class _Closing:
         self.counter = counter
         self.access = access
         self.environ = environ
-        # The server's write() (from start_response): sends at once.
+        # The server's write() (from start_response), which sends at
+        # once; None when the body must go through the server.
         self.write = write
         self.closed = False
 

@@ -98,6 +98,21 @@ class TestSendfile(base.StoreTestCase):
         """The response to a GET of ``path``, sent as eventlet would:
         ``(status line, headers, body)`` read from the socket, and the
         server stand-in."""
+        server = self.serve(self.environ(path, **headers))
+        status, fields = self.read_head()
+        return status, fields, self.read_socket(
+            int(fields['content-length'])), server
+
+    def serve(self, environ, app=None):
+        server = _Server(self.server_end)
+        body = (app or self.app)(environ, server.start_response)
+        try:
+            server.respond(body)
+        finally:
+            body.close()
+        return server
+
+    def environ(self, path, **headers):
         environ = {'REQUEST_METHOD': 'GET', 'PATH_INFO': path,
                    'SERVER_NAME': '127.0.0.1', 'SERVER_PORT': '9292',
                    'SERVER_PROTOCOL': 'HTTP/1.1', 'wsgi.url_scheme': 'http',
@@ -106,15 +121,7 @@ class TestSendfile(base.StoreTestCase):
                    'eventlet.input': _Input(self.server_end)}
         for name, value in headers.items():
             environ['HTTP_' + name.upper()] = value
-        server = _Server(self.server_end)
-        body = self.app(environ, server.start_response)
-        try:
-            server.respond(body)
-        finally:
-            body.close()
-        status, fields = self.read_head()
-        return status, fields, self.read_socket(
-            int(fields['content-length'])), server
+        return environ
 
     def read_socket(self, count):
         while len(self.received) < count:
@@ -165,6 +172,32 @@ class TestSendfile(base.StoreTestCase):
             self.assertEqual('HTTP/1.1 200 OK', status, extra)
             self.assertEqual(data, body, extra)
             self.assertEqual(min(extra, 65536), server.through_server)
+
+    def test_no_bytes_past_the_server_without_a_length(self):
+        # The server would send the body in chunks of its own framing.
+        app = self.app.app
+
+        def unsized(environ, start_response):
+            return app(environ, lambda status, headers, exc_info=None:
+                       start_response(status, [
+                           h for h in headers
+                           if h[0].lower() != 'content-length'], exc_info))
+
+        server = self.serve(self.environ('/v1/images/%s' % self.image_id),
+                            serving.InFlight(unsized))
+        self.assertEqual(len(DATA), server.through_server)
+
+    def test_no_bytes_past_the_server_in_answer_to_a_head(self):
+        app = self.app.app
+
+        def as_get(environ, start_response):
+            return app(dict(environ, REQUEST_METHOD='GET'), start_response)
+
+        environ = self.environ('/v1/images/%s' % self.image_id)
+        environ['REQUEST_METHOD'] = 'HEAD'
+        server = self.serve(environ, serving.InFlight(as_get))
+        # Whatever the server makes of a body to a HEAD, it sees it all.
+        self.assertEqual(len(DATA), server.through_server)
 
     def test_other_responses_go_through_eventlet(self):
         with mock.patch.object(serving.ACCESS_LOG, 'info') as access:

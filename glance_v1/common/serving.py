@@ -49,10 +49,10 @@ class InFlight:
     def __call__(self, environ, start_response):
         self.count += 1
         access = _Access(environ)
-        write = direct = None
+        direct = None
 
         def starting(status, headers, exc_info=None):
-            nonlocal write, direct
+            nonlocal direct
             access.status = status.split(' ', 1)[0]
             write = start_response(status, [(_capitalized(name), value)
                                             for name, value in headers],

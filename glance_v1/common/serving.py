@@ -22,6 +22,8 @@ ACCESS_LOG = logging.getLogger('glance_v1.wsgi.access')
 
 # A response at least this large counts as image data (for trimming).
 _DATA_BYTES = 65536
+# Sent with the headers, through the server, before sendfile takes over.
+_HEAD_BYTES = 65536
 
 
 class InFlight:
@@ -48,12 +50,21 @@ class InFlight:
     def __call__(self, environ, start_response):
         self.count += 1
         access = _Access(environ)
+        direct = None
 
         def starting(status, headers, exc_info=None):
+            nonlocal direct
             access.status = status.split(' ', 1)[0]
-            return start_response(status, [(_capitalized(name), value)
-                                           for name, value in headers],
-                                  exc_info)
+            write = start_response(status, [(_capitalized(name), value)
+                                            for name, value in headers],
+                                   exc_info)
+            # Bytes written past the server must be the body as it is on
+            # the wire: not without a length (the server would frame
+            # what it sends in chunks) nor in answer to a HEAD.
+            direct = write if environ.get('REQUEST_METHOD') != 'HEAD' and \
+                any(name.lower() == 'content-length'
+                    for name, _ in headers) else None
+            return write
 
         try:
             body = self.app(environ, starting)
@@ -63,7 +74,7 @@ class InFlight:
             access.status = '500'
             access.log()
             raise
-        return _Closing(body, self, access, environ)
+        return _Closing(body, self, access, environ, direct)
 
 
 _CAPITALIZED = {}
@@ -114,11 +125,14 @@ _MONTHS = (None, 'Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug',
 
 class _Closing:
 
-    def __init__(self, body, counter, access, environ):
+    def __init__(self, body, counter, access, environ, write):
         self.body = body
         self.counter = counter
         self.access = access
         self.environ = environ
+        # The server's write() (from start_response), which sends at
+        # once; None when the body must go through the server.
+        self.write = write
         self.closed = False
 
     def __iter__(self):
@@ -126,7 +140,7 @@ class _Closing:
         sock = self.environ.get('eventlet.input')
         # Not over TLS: the kernel would send the file unencrypted.
         if fileno is not None and sock is not None and \
-                fileno() is not None and \
+                self.write is not None and fileno() is not None and \
                 not isinstance(sock.get_socket(), ssl.SSLSocket):
             return self._send_file(sock.get_socket(), fileno())
         return self._counted()
@@ -138,21 +152,27 @@ class _Closing:
 
     def _send_file(self, sock, fd):
         """Let the kernel copy the file to the socket (sendfile): no
-        buffers in this process, no copies through Python. The first
-        bytes still go through eventlet, which sends the headers with
-        them; the rest follows straight on the socket."""
-        body = self.body
-        for offset, count in body.spans():
+        buffers in this process, no copies through Python.
+
+        The headers and the first bytes go out through the server's
+        write(), which returns once they are on the socket; only then
+        does anything go to the socket directly. Yielding them instead
+        would let eventlet hold back a piece smaller than its minimum
+        chunk (4 KiB) and send it, headers and all, after the bytes
+        written directly. Nothing is yielded: the server has nothing
+        left to send when the iteration ends."""
+        for offset, count in self.body.spans():
             if not self.access.bytes and count:
-                head = os.pread(fd, min(count, 65536), offset)
+                head = os.pread(fd, min(count, _HEAD_BYTES), offset)
                 if not head:
                     raise OSError(errno.EIO, 'file ended early')
-                yield head
+                self.write(head)
                 self._sent(len(head))
                 offset += len(head)
                 count -= len(head)
             for n in _sendfile(sock, fd, offset, count):
                 self._sent(n)
+        yield from ()
 
     def _sent(self, n):
         self.access.bytes += n

@@ -1,3 +1,5 @@
+-- Request fix-ups of glance-api under Apache + mod_wsgi (glance-api.conf).
+
 -- Apache 2.4 drops every request header whose name contains "_" before
 -- an application sees it. glance-api's own server keeps those of the v1
 -- API (x-image-meta-*, x-glance-*), where "_" and "-" mean the same, and
@@ -18,7 +20,7 @@ local function ours(name)
     return false
 end
 
-function underscore_headers(r)
+local function underscore_headers(r)
     local found = {}
     for name, value in pairs(r:headers_in_table()) do
         if name:find('_', 1, true) and ours(name) then
@@ -36,6 +38,38 @@ function underscore_headers(r)
             value = other .. ',' .. value
         end
         r.headers_in[dashed] = value
+    end
+end
+
+-- mod_wsgi hands a request to its daemon only once it has read the whole
+-- body, so glance-api cannot refuse an upload declared over
+-- image_size_cap before the client sent it all: a client that waits for
+-- the answer got Apache's 408 instead. Refused here, from the headers,
+-- with glance-api's answer; the connection closes, the body unread.
+local function over_size_cap(r)
+    local cap = tonumber(r.subprocess_env['GLANCE_IMAGE_SIZE_CAP'] or '')
+    if not cap or (r.method ~= 'POST' and r.method ~= 'PUT') then
+        return false
+    end
+    for _, name in ipairs({'Content-Length', 'x-image-meta-size'}) do
+        local size = tonumber(r.headers_in[name] or '')
+        if size and size > cap then
+            r.status = 400
+            r.content_type = 'text/plain; charset=UTF-8'
+            r.headers_out['Connection'] = 'close'
+            r:puts(string.format('400 Bad Request\n\nDenying attempt to '
+                                 .. 'upload image larger than %d bytes.\n',
+                                 cap))
+            return true
+        end
+    end
+    return false
+end
+
+function fixups(r)
+    underscore_headers(r)
+    if over_size_cap(r) then
+        return apache2.DONE
     end
     return apache2.DECLINED
 end

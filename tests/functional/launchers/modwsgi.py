@@ -3,11 +3,12 @@
 The shipped site file is rendered with the test's values in its
 ``Define`` lines only (the lines an operator edits) and included by a
 minimal server config that loads what Debian's a2enmod would: the event
-MPM, mod_reqtimeout (on by default there), mod_lua and the mod_wsgi that
-``pip install mod_wsgi`` built for this Python. Apache runs in the
-foreground and stops on SIGTERM.
+MPM, mod_setenvif and mod_reqtimeout (on by default there), mod_lua and
+the mod_wsgi that ``pip install mod_wsgi`` built for this Python. Apache
+runs in the foreground and stops on SIGTERM.
 """
 
+import configparser
 import os
 import pwd
 import re
@@ -72,13 +73,25 @@ def _hand_over(entry, paths):
                 os.chown(name, entry.pw_uid, entry.pw_gid)
 
 
+def _size_cap(conf_file):
+    """image_size_cap of the test's config, or None to keep the shipped
+    value (glance-api's default)."""
+    parser = configparser.RawConfigParser()
+    parser.read(conf_file)
+    return parser.defaults().get('image_size_cap')
+
+
 def command(service):
     user, entry = _user()
     run_dir = os.path.join(service.dir, 'apache')
     os.makedirs(run_dir, exist_ok=True)
     site = os.path.join(run_dir, 'glance-api.conf')
+    values = {}
+    cap = _size_cap(service.conf_file)
+    if cap is not None:
+        values['GLANCE_IMAGE_SIZE_CAP'] = cap
     with open(site, 'w') as f:
-        f.write(render_site({
+        f.write(render_site(dict(values, **{
             'GLANCE_API_ADDRESS': '127.0.0.1',
             'GLANCE_API_PORT': service.port,
             'GLANCE_SITE_PACKAGES': sysconfig.get_path('purelib'),
@@ -90,7 +103,7 @@ def command(service):
             'GLANCE_GROUP': '#%d' % entry.pw_gid,
             'GLANCE_ERROR_LOG': service.log_file,
             'GLANCE_ACCESS_LOG': os.path.join(run_dir, 'access.log'),
-        }))
+        })))
     main = os.path.join(run_dir, 'httpd.conf')
     with open(main, 'w') as f:
         f.write('ServerRoot %s\n' % run_dir)
@@ -102,7 +115,8 @@ def command(service):
         f.write('LogLevel warn\n')
         if os.geteuid() == 0:
             f.write('User www-data\nGroup www-data\n')
-        for name in ('mpm_event', 'authz_core', 'reqtimeout', 'lua'):
+        for name in ('mpm_event', 'authz_core', 'setenvif', 'reqtimeout',
+                     'lua'):
             f.write('LoadModule %s_module %s/mod_%s.so\n'
                     % (name, MODULES, name))
         f.write('LoadModule wsgi_module %s\n' % wsgi_module())

@@ -35,6 +35,9 @@ class TestProcess(base.FunctionalTest):
         # The first server still answers alone.
         self.assertEqual(200, self.request('GET', '/v1/images').status)
 
+    @server.eventlet_only('graceful stop on SIGTERM is glance-api\'s own '
+                          'server; Apache stops at once on SIGTERM '
+                          '(graceful-stop is SIGWINCH)')
     def test_sigterm_lets_a_download_in_flight_finish(self):
         data = os.urandom(32 * 1024 * 1024)
         image_id = self.create(body=data).json['image']['id']
@@ -56,6 +59,8 @@ class TestProcess(base.FunctionalTest):
         self.assertEqual(0, self.api.proc.wait(30))
 
 
+@server.eventlet_only('workers are glance-api\'s own server\'s; Apache '
+                      'runs its processes (WSGIDaemonProcess)')
 class TestWorkers(base.FunctionalTest):
 
     @classmethod

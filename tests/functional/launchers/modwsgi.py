@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import sysconfig
+import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
@@ -73,12 +74,31 @@ def _hand_over(entry, paths):
                 os.chown(name, entry.pw_uid, entry.pw_gid)
 
 
-def _size_cap(conf_file):
-    """image_size_cap of the test's config, or None to keep the shipped
-    value (glance-api's default)."""
+def _read(conf_file):
     parser = configparser.RawConfigParser()
     parser.read(conf_file)
-    return parser.defaults().get('image_size_cap')
+    return parser
+
+
+def _size_cap(conf):
+    """image_size_cap of the test's config, or None to keep the shipped
+    value (glance-api's default)."""
+    return conf.defaults().get('image_size_cap')
+
+
+def _temporary_dirs(conf):
+    """The test's own temporary directories its config names (a policy
+    file, a log file...): the daemons must use them."""
+    tmp = tempfile.gettempdir()
+    found = set()
+    for section in ['DEFAULT'] + conf.sections():
+        for _name, value in conf.items(section):
+            if value.startswith(tmp + os.sep):
+                top = os.path.join(
+                    tmp, os.path.relpath(value, tmp).split(os.sep)[0])
+                if os.path.isdir(top):
+                    found.add(top)
+    return found
 
 
 def command(service):
@@ -86,15 +106,18 @@ def command(service):
     run_dir = os.path.join(service.dir, 'apache')
     os.makedirs(run_dir, exist_ok=True)
     site = os.path.join(run_dir, 'glance-api.conf')
+    conf = _read(service.conf_file)
     values = {}
-    cap = _size_cap(service.conf_file)
+    cap = _size_cap(conf)
     if cap is not None:
         values['GLANCE_IMAGE_SIZE_CAP'] = cap
     with open(site, 'w') as f:
         f.write(render_site(dict(values, **{
             'GLANCE_API_ADDRESS': '127.0.0.1',
             'GLANCE_API_PORT': service.port,
-            'GLANCE_SITE_PACKAGES': sysconfig.get_path('purelib'),
+            # The repository too, for the tests' own paste filters.
+            'GLANCE_SITE_PACKAGES': '%s:%s' % (
+                sysconfig.get_path('purelib'), REPO),
             'GLANCE_WSGI_SCRIPT': os.path.join(REPO, 'glance_v1', 'wsgi',
                                                'api.py'),
             'GLANCE_HEADERS_LUA': os.path.join(REPO, 'etc', 'apache2',
@@ -125,7 +148,8 @@ def command(service):
     if os.geteuid() == 0:
         # The daemons write the database and the store; the test (root)
         # still reads everything.
-        _hand_over(entry, {service.dir, service.state_dir})
+        _hand_over(entry, {service.dir, service.state_dir}
+                   | _temporary_dirs(conf))
     # In Apache's process environment, as /etc/apache2/envvars would
     # export it on a real host (env execs Apache: SIGTERM reaches it).
     return ['env', 'GLANCE_CONFIG_FILES=%s' % service.conf_file,

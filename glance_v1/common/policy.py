@@ -5,6 +5,7 @@ missing policy file still gives the documented behaviour; a policy file
 named by ``[oslo_policy] policy_file`` overrides any of them.
 """
 
+import threading
 import time
 
 from oslo_config import cfg
@@ -69,29 +70,47 @@ _RELOAD_INTERVAL = 1.0
 class _Enforcer(policy.Enforcer):
     """oslo.policy's Enforcer stats the policy files on every check; once
     a second is enough to pick up an operator's edit, and saves a
-    measurable part of each request."""
+    measurable part of each request.
+
+    A (re)load replaces the rules and then adds the defaults: a check in
+    another native thread (mod_wsgi, uWSGI) in between found no rule and
+    was denied. Checks and loads take turns.
+    """
 
     _checked_at = None
 
+    def __init__(self, *args, **kwargs):
+        self._lock = threading.RLock()
+        super().__init__(*args, **kwargs)
+
+    def enforce(self, *args, **kwargs):
+        with self._lock:
+            return super().enforce(*args, **kwargs)
+
     def load_rules(self, force_reload=False):
-        now = time.monotonic()
-        if force_reload or self._checked_at is None or \
-                now - self._checked_at >= _RELOAD_INTERVAL:
-            super().load_rules(force_reload)
-            self._checked_at = now
+        with self._lock:
+            now = time.monotonic()
+            if force_reload or self._checked_at is None or \
+                    now - self._checked_at >= _RELOAD_INTERVAL:
+                super().load_rules(force_reload)
+                self._checked_at = now
 
     def register_default(self, default):
-        super().register_default(default)
-        # Rules registered late (property protections) must be loaded by
-        # the next check, not a second later.
-        self._checked_at = None
+        with self._lock:
+            super().register_default(default)
+            # Rules registered late (property protections) must be loaded
+            # by the next check, not a second later.
+            self._checked_at = None
 
 
 def get_enforcer():
     global _ENFORCER
     if _ENFORCER is None:
-        _ENFORCER = _Enforcer(CONF)
-        _ENFORCER.register_defaults(list_rules())
+        enforcer = _Enforcer(CONF)
+        enforcer.register_defaults(list_rules())
+        # Published once complete: another thread must never check with
+        # an enforcer that has no rules yet (every check denied).
+        _ENFORCER = enforcer
     return _ENFORCER
 
 

@@ -379,9 +379,14 @@ class FuzzTest(base.FunctionalTest):
         # A request id with control characters is replaced, not echoed.
         resp = self.request('GET', '/v1/images', dict(FUZZER, **{
             'X-Openstack-Request-ID': 'req-\x01\x7fabc'}))
-        self.assertEqual(200, resp.status)
-        self.assertTrue(resp.header('x-openstack-request-id').isprintable())
-        self.assertNotIn('\x01', resp.header('x-openstack-request-id'))
+        if server.TEST_SERVER == 'modwsgi':
+            # Apache refuses control characters in a header value itself.
+            self.assertEqual(400, resp.status)
+        else:
+            self.assertEqual(200, resp.status)
+            req_id = resp.header('x-openstack-request-id')
+            self.assertTrue(req_id.isprintable())
+            self.assertNotIn('\x01', req_id)
         self.assertEqual(200, self.request('GET', '/v1/images',
                                            FUZZER).status)
 

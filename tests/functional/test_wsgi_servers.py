@@ -4,12 +4,14 @@ chunked uploads, an upload over the size cap refused from its headers;
 and what Apache + mod_wsgi adds: daemons restarted mid-upload recovered
 without an operator, and no eventlet in its processes."""
 
+import collections
 import http.client
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import testtools
@@ -171,6 +173,35 @@ class TestUploads(base.FunctionalTest):
                      b'Content-Type: application/octet-stream\r\n'
                      b'Content-Length: 100001\r\n\r\n' % image_id.encode())
         self.assertRefusedAtOnce(sock)
+
+
+class TestThreads(base.FunctionalTest):
+    """Native threads (mod_wsgi's) serve requests truly side by side."""
+
+    server_per_test = True
+
+    def test_first_requests_in_parallel_are_authorized(self):
+        # Each process builds its policy enforcer at its first check; a
+        # thread that got it before its rules were registered was denied.
+        statuses = collections.Counter()
+
+        def run():
+            conn = http.client.HTTPConnection('127.0.0.1', self.api.port,
+                                              timeout=30)
+            end = time.monotonic() + 2
+            while time.monotonic() < end:
+                conn.request('GET', '/v1/images')
+                resp = conn.getresponse()
+                resp.read()
+                statuses[resp.status] += 1
+            conn.close()
+
+        workers = [threading.Thread(target=run) for _ in range(8)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        self.assertEqual([200], list(statuses), statuses)
 
 
 class TestNoEventlet(base.FunctionalTest):

@@ -51,7 +51,7 @@ def setup():
     _messaging = oslo_messaging
 
 
-def configured():
+def configured(conf=CONF):
     """Whether the parsed configuration names a driver other than noop,
     read without importing oslo.messaging: outside glance-api's eventlet
     server (mod_wsgi, uWSGI) that import would load eventlet through
@@ -61,8 +61,8 @@ def configured():
     probe.register_opt(cfg.MultiStrOpt(
         'driver', default=[], deprecated_name='notification_driver',
         deprecated_group='DEFAULT'), group='oslo_messaging_notifications')
-    probe(args=[], default_config_files=list(CONF.config_file or []),
-          default_config_dirs=list(CONF.config_dir or []))
+    probe(args=[], default_config_files=list(conf.config_file or []),
+          default_config_dirs=list(conf.config_dir or []))
     return any(d != 'noop' for d in probe.oslo_messaging_notifications.driver)
 
 

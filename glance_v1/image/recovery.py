@@ -24,6 +24,7 @@ import datetime
 import logging
 import os
 import threading
+import time
 
 from oslo_config import cfg
 
@@ -200,7 +201,6 @@ def watch(registry):
             except Exception:
                 # The next pass retries.
                 LOG.exception('Cannot look for abandoned uploads')
-            stop.wait(CONF.upload_lease_time / 2.0)
+            time.sleep(CONF.upload_lease_time / 2.0)
 
-    stop = threading.Event()
     threading.Thread(target=run, daemon=True, name='upload-recovery').start()

@@ -2,11 +2,19 @@
 gunicorn."""
 
 import fcntl
+import logging
 import os
+import threading
+import time
+
+import webob.exc
 
 from glance_v1.api.middleware import catch_errors
 from glance_v1.common import config
+from glance_v1.common import exception
 from glance_v1.common import log
+
+LOG = logging.getLogger(__name__)
 
 
 def init_application(prog, configured=None):
@@ -38,3 +46,38 @@ def prepare_database():
     with open(path, 'a') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         migration.prepare(config.CONF.database.auto_migrate)
+
+
+class Prepared:
+    """``app`` once ``prepare()`` succeeded. glance-api's own server
+    refuses to start on a database it cannot use; a daemon of another
+    server may (re)start during an outage, and then answers 503 as a
+    running server does, trying again at most once a second."""
+
+    def __init__(self, app, prepare):
+        self.app = app
+        self._prepare = prepare
+        self._lock = threading.Lock()
+        self._ready = False
+        self._tried = None
+        self._try()
+
+    def _try(self):
+        self._tried = time.monotonic()
+        try:
+            self._prepare()
+        except RuntimeError as e:
+            LOG.error('Not serving yet: %s', e)
+        else:
+            self._ready = True
+
+    def __call__(self, environ, start_response):
+        if not self._ready:
+            with self._lock:
+                if not self._ready and time.monotonic() - self._tried >= 1:
+                    self._try()
+            if not self._ready:
+                return webob.exc.HTTPServiceUnavailable(
+                    exception.DatabaseUnavailable.message)(
+                        environ, start_response)
+        return self.app(environ, start_response)

@@ -21,5 +21,5 @@ def _configured():
 application = wsgi.init_application('glance-api', _configured)
 # With a remote registry, the database is glance-registry's business.
 if registry_api.CONF.registry_backend == 'local':
-    wsgi.prepare_database()
+    application = wsgi.Prepared(application, wsgi.prepare_database)
 recovery.watch(registry_api.get_registry())

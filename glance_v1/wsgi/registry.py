@@ -5,5 +5,5 @@ database as ``auto_migrate`` says."""
 
 from glance_v1 import wsgi
 
-application = wsgi.init_application('glance-registry')
-wsgi.prepare_database()
+application = wsgi.Prepared(wsgi.init_application('glance-registry'),
+                            wsgi.prepare_database)

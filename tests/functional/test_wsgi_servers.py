@@ -8,15 +8,18 @@ import collections
 import http.client
 import json
 import os
+import pwd
 import signal
 import subprocess
 import sys
 import threading
 import time
 
+import fixtures
 import testtools
 
 from tests.functional import base
+from tests.functional.launchers import modwsgi
 from tests.functional import server
 
 # Every v1 header name that carries "_", as clients spell them.
@@ -37,6 +40,12 @@ VOLATILE = ('id', 'created_at', 'updated_at')
 def modwsgi_only(reason):
     return testtools.skipIf(server.TEST_SERVER != 'modwsgi',
                             'only under mod_wsgi: %s' % reason)
+
+
+def launcher_owner():
+    """uid and gid the mod_wsgi daemons run as (tests run as root)."""
+    entry = pwd.getpwnam(modwsgi.DAEMON_USER)
+    return entry.pw_uid, entry.pw_gid
 
 
 def _view(resp):
@@ -219,6 +228,53 @@ class TestNoEventlet(base.FunctionalTest):
     def test_no_eventlet_warning_in_apache_log(self):
         self.assertEqual(201, self.create(body=b'data').status)
         self.assertNotIn('eventlet', self.api.read_log().lower())
+
+
+class _Unready(server.ApiServer):
+    """Started without waiting for a healthy answer: any answer will do."""
+
+    def wait_ready(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                conn = http.client.HTTPConnection('127.0.0.1', self.port,
+                                                  timeout=5)
+                conn.request('GET', '/healthcheck')
+                conn.getresponse().read()
+                conn.close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+
+class TestDatabaseAtLoad(base.FunctionalTest):
+
+    server_per_test = True
+
+    def make_server(self):
+        self.db_dir = os.path.join(self.useFixture(
+            fixtures.TempDir()).path, 'not-yet')
+        return _Unready(conf={'database': {
+            'connection': 'sqlite:///%s/glance.sqlite' % self.db_dir}})
+
+    @modwsgi_only('glance-api\'s own server refuses to start instead')
+    def test_unusable_database_is_503_until_it_works(self):
+        resp = self.request('GET', '/v1/images')
+        self.assertEqual(503, resp.status, resp)
+        self.assertIn(b'database is unavailable', resp.body)
+        self.assertIn('Not serving yet: Cannot use the database',
+                      self.api.read_log())
+        os.mkdir(self.db_dir)
+        if os.geteuid() == 0:
+            for path in (os.path.dirname(self.db_dir), self.db_dir):
+                os.chown(path, *launcher_owner())
+        deadline = time.monotonic() + 10
+        while self.request('GET', '/v1/images').status != 200:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.3)
+        self.assertEqual(201, self.create(body=b'data').status)
 
 
 class TestCutUploadRecovered(base.FunctionalTest):

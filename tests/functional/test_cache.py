@@ -233,6 +233,12 @@ class TestImageCache(base.FunctionalTest):
 
     def test_management_api_bodies(self):
         image_id, _ = self.cached_via_get()
+        # Recorded just after the file is in place: a request served by
+        # another thread (mod_wsgi) can come in between.
+        deadline = time.monotonic() + 10
+        while image_id not in self.cached_ids() and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
         entry = self.cached_ids()[image_id]
         self.assertEqual({'image_id', 'hits', 'last_accessed',
                           'last_modified', 'size'}, set(entry))

@@ -38,16 +38,10 @@ DEFAULT_PORT = 9292
 
 def _check_database():
     from glance_v1.registry.db import migration
-    from glance_v1.registry.db import session
     try:
-        if CONF.database.auto_migrate:
-            migration.upgrade()
-        elif migration.pending():
-            wsgi.exit_with('The database at [database] connection is not '
-                           'migrated: run "glance-manage db sync".')
-    except Exception as e:
-        wsgi.exit_with('Cannot use the database at [database] connection: '
-                       '%s' % session.error_summary(e))
+        migration.prepare(CONF.database.auto_migrate)
+    except RuntimeError as e:
+        wsgi.exit_with(str(e))
 
 
 def _recover_uploads():

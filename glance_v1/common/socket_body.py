@@ -17,6 +17,7 @@ import _socket
 import errno
 import select
 import socket
+import sys
 import time
 
 from glance_v1.common import exception
@@ -30,9 +31,9 @@ _CLOSE_HOOK = 'glance.close_connection'
 
 def _original(module):
     # poll() must block this native thread, not switch green threads.
-    try:
-        from eventlet import patcher
-    except ImportError:
+    # Without eventlet loaded (mod_wsgi...) nothing is patched.
+    patcher = sys.modules.get('eventlet.patcher')
+    if patcher is None:
         return module
     return patcher.original(module.__name__)
 

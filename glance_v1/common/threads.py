@@ -25,6 +25,18 @@ def run(func, *args):
     return func(*args)
 
 
+def spawner(size, name):
+    """``spawn(func, *args)``: runs calls in the background, ``size`` at
+    most at once. Green threads under eventlet (a caller waits while all
+    are busy); native threads named ``name`` otherwise, as under mod_wsgi,
+    where no hub would ever run a green thread (further calls queue)."""
+    if _green():
+        import eventlet
+        return eventlet.GreenPool(size).spawn_n
+    from concurrent import futures
+    return futures.ThreadPoolExecutor(size, thread_name_prefix=name).submit
+
+
 def native_queue():
     """A queue native threads can block on (eventlet's would switch green
     threads in a thread without a hub)."""

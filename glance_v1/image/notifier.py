@@ -51,6 +51,21 @@ def setup():
     _messaging = oslo_messaging
 
 
+def configured(conf=CONF):
+    """Whether the parsed configuration names a driver other than noop,
+    read without importing oslo.messaging: outside glance-api's eventlet
+    server (mod_wsgi, uWSGI) that import would load eventlet through
+    oslo.service for nothing, so setup() is called only when this holds.
+    """
+    probe = cfg.ConfigOpts()
+    probe.register_opt(cfg.MultiStrOpt(
+        'driver', default=[], deprecated_name='notification_driver',
+        deprecated_group='DEFAULT'), group='oslo_messaging_notifications')
+    probe(args=[], default_config_files=list(conf.config_file or []),
+          default_config_dirs=list(conf.config_dir or []))
+    return any(d != 'noop' for d in probe.oslo_messaging_notifications.driver)
+
+
 def set_defaults():
     """The exchange the reference's consumers bind to (also for the
     sample generator)."""

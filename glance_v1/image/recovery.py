@@ -14,13 +14,17 @@ in ``saving`` is abandoned when
 An upload that is alive on any node is never taken for abandoned while it
 renews its lease. Abandoned images are turned ``killed`` and the store's
 staged partial data of them is removed; glance-api does this at start-up
-and glance-scrubber on every pass.
+and glance-scrubber on every pass. Under mod_wsgi or uWSGI, where a daemon
+restarted mid-upload (request timeout, crash) is replaced without any
+glance-api start-up, each process of the application does it when it
+loads and then every half ``upload_lease_time`` (``watch``).
 """
 
 import datetime
 import logging
 import os
 import threading
+import time
 
 from oslo_config import cfg
 
@@ -185,3 +189,18 @@ def recover_abandoned_uploads(registry):
                     'killed it and removed its partial data', image['id'])
         killed.append(image['id'])
     return killed
+
+
+def watch(registry):
+    """Recover abandoned uploads now and then every half lease time, in a
+    daemon thread, for as long as the process lives."""
+    def run():
+        while True:
+            try:
+                recover_abandoned_uploads(registry)
+            except Exception:
+                # The next pass retries.
+                LOG.exception('Cannot look for abandoned uploads')
+            time.sleep(CONF.upload_lease_time / 2.0)
+
+    threading.Thread(target=run, daemon=True, name='upload-recovery').start()

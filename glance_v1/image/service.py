@@ -4,11 +4,11 @@ dicts and body streams and get image dicts back."""
 
 import logging
 
-import eventlet
 from oslo_config import cfg
 
 from glance_v1.common import exception
 from glance_v1.common import policy
+from glance_v1.common import threads
 from glance_v1.image import download
 from glance_v1.image import notifier
 from glance_v1.image import protections
@@ -51,14 +51,14 @@ CONF.register_opts(delete_opts)
 CONF.register_opts(copy_opts)
 CONF.register_opts(download_opts)
 
-_copy_pool = None
+_spawn = None
 
 
 def _spawn_copy(func, *args):
-    global _copy_pool
-    if _copy_pool is None:
-        _copy_pool = eventlet.GreenPool(CONF.copy_from_eventlet_pool)
-    _copy_pool.spawn_n(func, *args)
+    global _spawn
+    if _spawn is None:
+        _spawn = threads.spawner(CONF.copy_from_eventlet_pool, 'copy-from')
+    _spawn(func, *args)
 
 
 # Request-only fields: they steer the request and are never stored.

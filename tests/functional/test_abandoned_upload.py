@@ -47,6 +47,10 @@ class TestAbandonedUpload(base.FunctionalTest):
     def staged(self, staging, image_id):
         return [n for n in os.listdir(staging) if n.startswith(image_id)]
 
+    @server.eventlet_only(
+        'kills glance-api\'s own process; Apache\'s daemons outlive a killed '
+        'parent and end the cut upload themselves (test_wsgi_servers.'
+        'TestCutUploadRecovered kills the daemons)')
     def test_upload_of_a_killed_api_is_recovered_on_restart(self):
         image_id, sock, staging = self.start_upload(self.api)
         self.assertEqual('saving', self.image_status(image_id))

@@ -236,9 +236,10 @@ class TestImageCache(base.FunctionalTest):
 
     def test_management_api_bodies(self):
         image_id, _ = self.cached_via_get()
-        # The file is in place just before its entry is recorded: another
-        # worker process (uWSGI) may list in between.
-        deadline = time.monotonic() + 5
+        # Recorded just after the file is in place: a request served by
+        # another worker process (uWSGI) or thread (mod_wsgi) can come in
+        # between.
+        deadline = time.monotonic() + 10
         while image_id not in self.cached_ids() and \
                 time.monotonic() < deadline:
             time.sleep(0.05)

@@ -344,7 +344,10 @@ class FuzzTest(base.FunctionalTest):
             pass
         sock.close()
         type(self).requests_sent += 1
-        if reply:
+        # mod_wsgi answers a body cut short with its own 500 (the request
+        # never reached glance-api whole); what is left behind is checked
+        # under every server.
+        if reply and server.TEST_SERVER != 'modwsgi':
             status = int(reply.split(b' ', 2)[1])
             self.assertSane(status, reply, (parts, bad_size_line))
         deadline = time.monotonic() + 10
@@ -549,10 +552,13 @@ class FuzzTest(base.FunctionalTest):
         status, data = self.raw(b'GET', b'/v1/images', self.identity_headers(
             False) + [(b'x-image-meta-name', b'n' * 20000)])
         self.assertEqual(400, status)
-        total = [(b'X-Pad-%d' % i, b'p' * 8000) for i in range(10)]
-        status, data = self.raw(b'GET', b'/v1/images',
-                                self.identity_headers(False) + total)
-        self.assertEqual(400, status)
+        if server.TEST_SERVER == 'eventlet':
+            # A bound on all header lines together is eventlet's; Apache
+            # bounds each line and their number (LimitRequestField*).
+            total = [(b'X-Pad-%d' % i, b'p' * 8000) for i in range(10)]
+            status, data = self.raw(b'GET', b'/v1/images',
+                                    self.identity_headers(False) + total)
+            self.assertEqual(400, status)
         status, data = self.raw(b'GET', b'/v1/images',
                                 self.identity_headers(False) + [(
                                     b'X-Openstack-Request-ID', b'r' * 65)])
@@ -574,7 +580,8 @@ class FuzzTest(base.FunctionalTest):
 
     @server.eventlet_only(
         "client_socket_timeout is glance-api's own server's; under uWSGI a "
-        'silent connection holds a thread for socket-timeout')
+        "silent connection holds a thread for socket-timeout, under Apache "
+        "mod_reqtimeout bounds a request head")
     def test_slow_loris_bounded_by_client_socket_timeout(self):
         # client_socket_timeout = 3 here. Connections that go silent, or
         # stop half way through their headers, or trickle them a byte at

@@ -621,7 +621,9 @@ class TestUploadWire(base.FunctionalTest):
         self.assertEqual(400, status, body)
         # The body was left midway: the connection cannot go on.
         self.assertEqual('close', headers.get('connection'))
-        self.assertEqual(b'', f.read())
+        if server.TEST_SERVER != 'modwsgi':
+            # mod_wsgi writes its 500 page after Apache's 400.
+            self.assertEqual(b'', f.read())
         self.assertEqual(files, self.api.store_files())
 
 

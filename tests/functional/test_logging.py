@@ -38,8 +38,8 @@ class TestLogging(base.FunctionalTest):
                     if m and mine in m.string]
 
     @server.eventlet_only(
-        "glance-api's own server writes these access lines; others log "
-        'requests themselves')
+        "glance-api's own server writes these access lines; uWSGI and "
+        'Apache log requests themselves')
     def test_lines_and_secrets(self):
         who = dict(base.identity(tenant='t-log', user='u-log'),
                    **{'X-Auth-Token': TOKEN})

@@ -10,6 +10,7 @@ import tempfile
 import time
 
 from tests.functional import base
+from tests.functional import server
 
 OWNER = base.identity('sec-owner')
 MEMBER = base.identity('sec-member')
@@ -208,7 +209,10 @@ class SecurityHistoryTest(base.FunctionalTest):
         for path in ('/v1/images/..%2F..%2Fetc%2Fpasswd',
                      '/v1/images/%2e%2e', '/v1/images/..%252Fetc'):
             resp = self.request('GET', path, ADMIN)
-            self.assertIn(resp.status, (404, 400), path)
+            # Apache resolves the dot segment (RFC 3986) before any
+            # application sees the path: that one is GET /v1/ there.
+            if server.TEST_SERVER != 'modwsgi' or '%2e' not in path:
+                self.assertIn(resp.status, (404, 400), path)
             self.assertNotIn(b'root:', resp.body)
 
     def test_ossa_2015_003_delete_during_upload_leaves_no_data(self):

@@ -37,7 +37,8 @@ class TestProcess(base.FunctionalTest):
 
     @server.eventlet_only(
         'a stopping uWSGI keeps its socket: new clients wait instead of being '
-        'refused (test_uwsgi.TestStop)')
+        'refused (test_uwsgi.TestStop); Apache stops at once on SIGTERM '
+        '(graceful-stop is SIGWINCH)')
     def test_sigterm_lets_a_download_in_flight_finish(self):
         data = os.urandom(32 * 1024 * 1024)
         image_id = self.create(body=data).json['image']['id']
@@ -59,6 +60,8 @@ class TestProcess(base.FunctionalTest):
         self.assertEqual(0, self.api.proc.wait(30))
 
 
+@server.eventlet_only('workers are glance-api\'s own server\'s; Apache '
+                      'runs its processes (WSGIDaemonProcess)')
 class TestWorkers(base.FunctionalTest):
 
     @classmethod

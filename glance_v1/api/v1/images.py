@@ -45,6 +45,17 @@ def _body(req):
                                                 req.environ))
 
 
+def _close_after_error(req):
+    """An upload refused before (or while) its body is read: the server
+    closes the connection after the answer instead of waiting for the
+    rest of the body, which a client may only send after reading it.
+    (mod_wsgi reads every body in full before the application runs; its
+    Apache hook refuses a declared size over the cap instead.)"""
+    close = req.environ.get('glance.close_connection')
+    if close is not None:
+        close()
+
+
 def _parse_range(req, size):
     """``(offset, length)`` of a single satisfiable ``bytes=`` range, None
     to serve everything; raises RangeNotSatisfiable."""
@@ -139,7 +150,13 @@ class ImagesController:
 
     def create(self, req):
         meta = headers.parse(req.headers)
-        image = self.service.create(self._ctx(req), meta, _body(req))
+        body = _body(req)
+        try:
+            image = self.service.create(self._ctx(req), meta, body)
+        except Exception:
+            if body is not None:
+                _close_after_error(req)
+            raise
         # application_url is the client's view (scheme, host and prefix)
         # once http_proxy_to_wsgi has read the proxy's headers.
         extra = [('Location', '%s/images/%s' % (req.application_url,
@@ -152,8 +169,14 @@ class ImagesController:
         meta = headers.parse(req.headers)
         purge = strutils.bool_from_string(
             req.headers.get(headers.PURGE_PROPS, 'true'))
-        image = self.service.update(self._ctx(req), image_id, meta,
-                                    _body(req), purge_props=purge)
+        body = _body(req)
+        try:
+            image = self.service.update(self._ctx(req), image_id, meta,
+                                        body, purge_props=purge)
+        except Exception:
+            if body is not None:
+                _close_after_error(req)
+            raise
         return _json_response({'image': headers.image_view(image)},
                               extra_headers=headers.etag(image))
 

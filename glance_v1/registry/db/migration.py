@@ -37,6 +37,22 @@ def upgrade(revision='head', engine=None):
         command.upgrade(_config(conn), revision)
 
 
+def prepare(auto_migrate):
+    """Migrate the database (``auto_migrate``) or check that it needs no
+    migration; raises RuntimeError with one line for the operator."""
+    try:
+        if auto_migrate:
+            upgrade()
+            return
+        needed = pending()
+    except Exception as e:
+        raise RuntimeError('Cannot use the database at [database] '
+                           'connection: %s' % session.error_summary(e))
+    if needed:
+        raise RuntimeError('The database at [database] connection is not '
+                           'migrated: run "glance-manage db sync".')
+
+
 def pending(engine=None):
     """True when the database is behind the newest migration."""
     return current(engine) != head()

@@ -2,7 +2,10 @@
 store location or a token (reference §3, end)."""
 
 import datetime
+import os
 
+import fixtures
+from oslo_config import cfg
 import testtools
 
 from glance_v1.common import context
@@ -16,6 +19,20 @@ class TestNotifier(testtools.TestCase):
         # hence no eventlet, in their processes.
         self.assertIsNone(notifier._messaging)
         self.assertFalse(notifier._get())
+
+    def test_configured_read_without_oslo_messaging(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        for text, expected in [
+                ('', False),
+                ('[oslo_messaging_notifications]\ndriver = noop\n', False),
+                ('[oslo_messaging_notifications]\ndriver = log\n', True),
+                ('[DEFAULT]\nnotification_driver = messagingv2\n', True)]:
+            path = os.path.join(tmp, 'glance-api.conf')
+            with open(path, 'w') as f:
+                f.write(text)
+            conf = cfg.ConfigOpts()
+            conf(['--config-file', path], default_config_files=[])
+            self.assertEqual(expected, notifier.configured(conf), text)
 
     def test_payload_hides_location(self):
         payload = notifier.image_payload({

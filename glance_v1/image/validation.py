@@ -74,6 +74,11 @@ def parse_time(value):
     return dt
 
 
+def _bad_int(key, raw, reason):
+    return exception.Invalid("Invalid value '%s' for parameter '%s': %s"
+                             % (raw, key, reason))
+
+
 def convert(meta):
     """Turn raw header values into typed values (in place)."""
     for key, nullable, maximum in INT_FIELDS:
@@ -86,10 +91,14 @@ def convert(meta):
         try:
             value = int(raw)
         except (TypeError, ValueError):
-            raise exception.Invalid(
-                "Cannot convert image %s '%s' to an integer." % (key, raw))
+            raise _bad_int(key, raw, "Cannot convert image %s '%s' to an "
+                           "integer." % (key, raw))
         if value < 0:
-            raise exception.Invalid('Cannot be a negative value.')
+            raise _bad_int(key, raw, 'Cannot be a negative value.')
+        if key == 'size' and value > CONF.image_size_cap:
+            # check_size_cap refuses it, after the format checks.
+            meta[key] = value
+            continue
         if value > maximum:
             raise exception.Invalid(
                 "'%s' value out of range, must not exceed %d."

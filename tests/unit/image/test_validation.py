@@ -26,18 +26,34 @@ class TestConvert(base.TestCase):
         self.assertEqual(message, str(error))
 
     def test_bad_numbers(self):
+        # The reference's messages name the value and the parameter
+        # (checked against Glance 15 by tests/differential).
         self.assert_invalid({'size': 'x'},
-                            "Cannot convert image size 'x' to an integer.")
+                            "Invalid value 'x' for parameter 'size': Cannot "
+                            "convert image size 'x' to an integer.")
         self.assert_invalid({'size': None},
+                            "Invalid value 'None' for parameter 'size': "
                             "Cannot convert image size 'None' to an "
                             "integer.")
-        self.assert_invalid({'min_ram': '-1'}, 'Cannot be a negative value.')
+        self.assert_invalid({'min_ram': '-1'},
+                            "Invalid value '-1' for parameter 'min_ram': "
+                            "Cannot be a negative value.")
         self.assert_invalid({'min_ram': str(2 ** 31)},
                             "'min_ram' value out of range, must not exceed "
                             "2147483647.")
+        self.conf.config(image_size_cap=2 ** 63)
         self.assert_invalid({'size': str(2 ** 63)},
                             "'size' value out of range, must not exceed "
                             "9223372036854775807.")
+
+    def test_size_over_the_cap_is_left_to_the_cap_check(self):
+        # Glance 15 answers the image_size_cap message, after the format
+        # checks, for any size over the cap.
+        meta = validation.convert({'size': str(2 ** 63)})
+        self.assertEqual(2 ** 63, meta['size'])
+        self.assert_invalid(2 ** 63, 'Denying attempt to upload image larger '
+                            'than 1099511627776 bytes.',
+                            func=validation.check_size_cap)
 
     def test_bad_times(self):
         for value in ('yesterday', '1899-12-31T00:00:00', '2020-13-01', ''):

@@ -593,6 +593,18 @@ class TestTrustedAuth(base.FunctionalTest):
             'GET', '/v1/images', bob).json['images']]
         self.assertNotIn(image['id'], ids)
 
+    def test_admin_deleting_a_deleted_image(self):
+        # §3: an admin still sees the deleted image; Glance 15 answers
+        # "Image <id> not found." (seen by tests/differential).
+        admin = base.identity('admin', roles='admin')
+        image = self.create(headers=admin).json['image']
+        path = '/v1/images/%s' % image['id']
+        self.assertEqual(200, self.request('DELETE', path, admin).status)
+        resp = self.request('DELETE', path, admin)
+        self.assertEqual(404, resp.status)
+        self.assertIn(('Image %s not found.' % image['id']).encode(),
+                      resp.body)
+
     def test_publicize_needs_admin(self):
         # §7 publicize_image: role:admin (OSSN-0015).
         resp = self.create(headers=dict(base.identity('alice'), **{

@@ -44,6 +44,8 @@ EXAMPLES = int(os.environ.get('GLANCE_V1_DIFFERENTIAL_EXAMPLES', '200'))
 STEPS = int(os.environ.get('GLANCE_V1_DIFFERENTIAL_STEPS', '20'))
 SURVEY = os.environ.get('GLANCE_V1_DIFFERENTIAL_SURVEY')
 RANDOM = os.environ.get('GLANCE_V1_DIFFERENTIAL_RANDOM') == '1' or SURVEY
+# Where to write the counts of a run (tox -e differential shows them).
+SUMMARY = os.environ.get('GLANCE_V1_DIFFERENTIAL_SUMMARY')
 # A further allow-list file, to survey past differences known and being
 # fixed; never set in CI.
 EXTRA_ALLOWED = os.environ.get('GLANCE_V1_DIFFERENTIAL_ALLOWED')
@@ -597,7 +599,9 @@ class DifferentialTest(testtools.TestCase):
                           json.dumps(stats['outcomes'], sort_keys=True)))
             self.addDetail('summary', testtools.content.text_content(
                 summary))
-            print(summary)
+            if SUMMARY:
+                with open(SUMMARY, 'a') as f:
+                    f.write(summary + '\n')
         if stats['survey']:
             self.fail('%d distinct unexplained differences (in %s):\n\n%s'
                       % (len(stats['survey']), SURVEY,

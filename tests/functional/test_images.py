@@ -426,6 +426,16 @@ class TestUploadFailures(base.FunctionalTest):
                                                       len(DATA)), resp.body)
         self.assert_killed_and_clean(image_id)
 
+    def test_read_only_store(self):
+        # §3 StoreAddDisabled: 410 with the reference's words (Glance 15,
+        # seen by tests/differential), the image killed.
+        image_id = self.queued()
+        resp = self.upload(image_id, DATA, **{'x-image-meta-store': 'http'})
+        self.assertEqual(410, resp.status)
+        self.assertIn(b'Error in store configuration. Adding images to '
+                      b'store is disabled.', resp.body)
+        self.assert_killed_and_clean(image_id)
+
     def test_checksum_mismatch(self):
         # §15 test_mismatched_checksum.
         image_id = self.queued(**{'x-image-meta-checksum': 'f' * 32})

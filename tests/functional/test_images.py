@@ -332,6 +332,10 @@ class TestBadInput(base.FunctionalTest):
                         'Invalid image id format')
         self.assert_bad({'x-image-meta-created_at': 'yesterday'},
                         'Invalid time format for created_at.')
+        # Formats first, as in Glance 15 (seen by tests/differential).
+        self.assert_bad({'x-image-meta-created_at': 'yesterday',
+                         'x-image-meta-disk_format': 'zz'},
+                        "Invalid disk format 'zz' for image.")
 
     def test_wrong_content_type(self):
         # §15 test_traceback_not_consumed.

@@ -10,10 +10,10 @@ from tests import base
 class TestConvert(base.TestCase):
 
     def test_types(self):
-        meta = validation.convert({
+        meta = validation.validate(validation.convert({
             'size': '10', 'min_disk': '1', 'is_public': 'yes',
             'protected': 'nonsense', 'virtual_size': 'None',
-            'created_at': '2020-01-02T03:04:05+01:00'})
+            'created_at': '2020-01-02T03:04:05+01:00'}))
         self.assertEqual(10, meta['size'])
         self.assertIs(True, meta['is_public'])
         self.assertIs(False, meta['protected'])
@@ -58,7 +58,8 @@ class TestConvert(base.TestCase):
     def test_bad_times(self):
         for value in ('yesterday', '1899-12-31T00:00:00', '2020-13-01', ''):
             self.assert_invalid({'deleted_at': value},
-                                'Invalid time format for deleted_at.')
+                                'Invalid time format for deleted_at.',
+                                func=validation.validate)
 
 
 class TestValidate(base.TestCase):
@@ -90,6 +91,25 @@ class TestValidate(base.TestCase):
                           {'disk_format': 'aki', 'container_format': 'ami'})
         self.assertRaises(exception.Invalid, validation.validate,
                           {'disk_format': 'raw', 'container_format': 'ami'})
+
+    def test_order_of_checks(self):
+        # Which 400 wins when several values are bad, as Glance 15 answers
+        # (seen by tests/differential): formats, their mix, times, name,
+        # checksum.
+        for meta, message in (
+                ({'created_at': 'x', 'container_format': 'zz'},
+                 "Invalid container format 'zz' for image."),
+                ({'created_at': 'x', 'disk_format': 'aki',
+                  'container_format': 'ari'}, 'Invalid mix of disk'),
+                ({'name': 'n' * 256, 'disk_format': 'aki',
+                  'container_format': 'ari'}, 'Invalid mix of disk'),
+                ({'created_at': 'x', 'name': 'n' * 256},
+                 'Invalid time format for created_at.'),
+                ({'name': 'n' * 256, 'checksum': 'c' * 40},
+                 'Image name too long: 256')):
+            error = self.assertRaises(exception.Invalid, validation.validate,
+                                      meta)
+            self.assertTrue(str(error).startswith(message), (meta, error))
 
     def test_name_checksum_id(self):
         self.assert_invalid({'name': 'x' * 256}, 'Image name too long: 256')

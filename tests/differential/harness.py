@@ -269,7 +269,8 @@ class AllowList:
     ``tags`` (all present), ``headers`` (request headers present) -- and
     explains ``fields`` (fnmatch patterns) of the answer, optionally only
     with the given ``reference`` and ``ours`` values (``<absent>`` for
-    a field one side lacks). ``decision`` cites doc/decisions.rst."""
+    a field one side lacks, ``{re: ...}`` for a pattern). ``decision``
+    cites doc/decisions.rst."""
 
     def __init__(self, paths=(ALLOWED,)):
         self.entries = []
@@ -298,10 +299,13 @@ class AllowList:
 
     @staticmethod
     def _value_ok(expected, actual):
+        """``actual`` is ``expected``, one of a list of values, or matches
+        ``{re: <regular expression>}``."""
         if expected is None:
             return True
         options = expected if isinstance(expected, list) else [expected]
-        return any(str(o) == str(actual) for o in options)
+        return any(re.fullmatch(o['re'], str(actual)) if isinstance(o, dict)
+                   else str(o) == str(actual) for o in options)
 
     def explain(self, req, field, ref_value, our_value):
         """The entry that explains this difference, or None."""

@@ -130,8 +130,10 @@ class DifferentialMachine(stateful.RuleBasedStateMachine):
             (None,) * 12 + ('[]', 'not json')), label='service catalog')
         if catalog is not None:
             headers['X-Service-Catalog'] = catalog
-        if data.draw(st.booleans(), label='accept json'):
-            headers['Accept'] = 'application/json'
+        accept = data.draw(st.sampled_from(
+            (None, 'application/json', 'text/plain', '*/*')), label='accept')
+        if accept:
+            headers['Accept'] = accept
         return headers
 
     @staticmethod

@@ -619,6 +619,25 @@ class TestTrustedAuth(base.FunctionalTest):
         self.assertIn(('Image %s not found.' % image['id']).encode(),
                       resp.body)
 
+    def test_changing_a_public_image_of_another_tenant(self):
+        # §7: the registry refuses; Glance 15 says "Forbidden to update
+        # image: ..." and "Forbidden to delete image: ..." (seen by
+        # tests/differential).
+        admin = base.identity('admin', roles='admin')
+        alice = base.identity('alice')
+        image = self.create(headers=dict(admin, **{
+            'x-image-meta-is_public': 'true'})).json['image']
+        path = '/v1/images/%s' % image['id']
+        resp = self.request('PUT', path, dict(alice, **{
+            'x-image-meta-name': 'mine now'}))
+        self.assertEqual(403, resp.status)
+        self.assertIn(b'Forbidden to update image: ', resp.body)
+        resp = self.request('DELETE', path, alice)
+        self.assertEqual(403, resp.status)
+        self.assertIn(b'Forbidden to delete image: ', resp.body)
+        self.assertEqual('test', self.request('HEAD', path, alice).header(
+            'x-image-meta-name'))
+
     def test_publicize_needs_admin(self):
         # §7 publicize_image: role:admin (OSSN-0015).
         resp = self.create(headers=dict(base.identity('alice'), **{

@@ -9,7 +9,9 @@ point of doc/decisions.rst.
 
 Sequences are isolated from each other without wiping the databases:
 each has its own random tenant names, tags its images with a property
-``seq=<its prefix>`` and filters every list by it.
+``seq=<its prefix>`` and filters every list by it, or by a
+``changes-since`` of one of its own moments (sequences run one after the
+other).
 
 Runs in ``tox -e differential`` (the reference comes from
 tools/reference_glance.py). ``GLANCE_V1_DIFFERENTIAL_EXAMPLES`` sets the
@@ -65,6 +67,7 @@ CONTAINER_FORMATS = (None, 'bare', 'bare', 'bare', 'bare', 'ovf', 'ami',
                      'aki', 'bogus')
 BOOLS = (None,) * 6 + ('true', 'false', 'True', 'yes', '0', 'maybe')
 INTS = (None,) * 8 + ('0', '512', '-1', 'abc', '2147483648')
+STORES = (None,) * 10 + ('file', 'http', 'bogus')
 PROP_KEYS = ('foo', 'Bar-Baz', 'kernel_id')
 PROP_VALUES = ('1', 'x', 'two words', '')
 SORT_KEYS = ('name', 'status', 'container_format', 'disk_format', 'size',
@@ -170,6 +173,9 @@ class DifferentialMachine(stateful.RuleBasedStateMachine):
             value = data.draw(st.sampled_from(values), label=field)
             if value is not None:
                 headers['x-image-meta-' + field] = value
+        store = data.draw(st.sampled_from(STORES), label='store')
+        if store is not None:
+            headers['x-image-meta-store'] = store
         for key in data.draw(st.lists(st.sampled_from(PROP_KEYS),
                                       max_size=2, unique=True),
                              label='properties'):
@@ -255,6 +261,7 @@ class DifferentialMachine(stateful.RuleBasedStateMachine):
     def start(self, data):
         """Valid images to work on from the first step: most random
         creates are refused."""
+        self.checkpoint()
         for _ in range(data.draw(st.integers(1, 3), label='images')):
             self.create_valid(data)
 
@@ -290,7 +297,10 @@ class DifferentialMachine(stateful.RuleBasedStateMachine):
             headers['x-image-meta-owner'] = self.tenant(
                 draw(st.sampled_from(TENANTS), label='owner'))
         if draw(st.booleans(), label='supply id'):
-            headers['x-image-meta-id'] = self.uuid(data, 'id')
+            headers['x-image-meta-id'] = draw(st.sampled_from(
+                ('uuid',) * 8 + ('not-a-uuid',)), label='id kind')
+            if headers['x-image-meta-id'] == 'uuid':
+                headers['x-image-meta-id'] = self.uuid(data, 'id')
         mode = draw(st.sampled_from(('none', 'none', 'length', 'length',
                                      'chunked', 'json')), label='data')
         body, chunked, tags = None, False, {'data-' + mode}
@@ -377,6 +387,12 @@ class DifferentialMachine(stateful.RuleBasedStateMachine):
                     continue
                 value = draw(st.sampled_from(self.checkpoints),
                              label='checkpoint')
+                if draw(st.booleans(), label='without seq filter'):
+                    # Sequences run one after the other: what changed
+                    # since one of this sequence's moments is its own.
+                    # Deleted images show up only without the filter.
+                    query.remove(('property-seq', self.prefix))
+                    tags.add('no-seq-filter')
             query.append((key, value))
             tags.add('filter-' + key)
         sort_keys = SORT_KEYS

@@ -130,7 +130,7 @@ class DifferentialMachine(stateful.RuleBasedStateMachine):
                    'X-User-Id': self.tenant(tenant) + '-user',
                    'X-Roles': roles}
         catalog = data.draw(st.sampled_from(
-            (None,) * 12 + ('[]', 'not json')), label='service catalog')
+            (None,) * 30 + ('[]', 'not json')), label='service catalog')
         if catalog is not None:
             headers['X-Service-Catalog'] = catalog
         accept = data.draw(st.sampled_from(

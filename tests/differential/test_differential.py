@@ -188,6 +188,7 @@ class DifferentialMachine(stateful.RuleBasedStateMachine):
         if self.dead:
             return None, None
         self.stats['requests'] += 1
+        before = self.now()
         responses = {}
         for side, port in (('ref', self.ref_port), ('ours', self.our_port)):
             path = req.path.format(id=(ids or {}).get(side, ''))
@@ -214,6 +215,9 @@ class DifferentialMachine(stateful.RuleBasedStateMachine):
             compared[side] = harness.fields(responses[side], req,
                                             self.ids[side], self.prefix,
                                             hidden)
+        if req.kind == 'create' and all(
+                r.status >= 400 for r in responses.values()):
+            self.left_behind(before, compared)
         diffs = harness.differences(compared['ref'], compared['ours'])
         unexplained = {}
         for field, (a, b) in diffs.items():
@@ -230,6 +234,38 @@ class DifferentialMachine(stateful.RuleBasedStateMachine):
         if unexplained:
             self.report(req, responses, unexplained)
         return responses['ref'], responses['ours']
+
+    def left_behind(self, before, compared):
+        """The records a refused create left on each server (the
+        reference reserved one before some of its checks), as fields
+        ``left.*`` of the exchange. A record only the reference left is
+        kept out of later comparisons."""
+        path = ('/v1/images/detail?is_public=none&property-seq=%s&'
+                'changes-since=%s' % (self.prefix, before))
+        headers = {'X-Identity-Status': 'Confirmed', 'X-Auth-Token': 'tok',
+                   'X-Tenant-Id': self.tenant('adm'),
+                   'X-User-Id': self.tenant('adm') + '-user',
+                   'X-Roles': 'admin', 'Accept': 'application/json'}
+        left = {}
+        for side, port in (('ref', self.ref_port), ('ours', self.our_port)):
+            resp = harness.send(port, 'GET', path, headers)
+            left[side] = [i for i in json.loads(resp.body)['images']
+                          if i['id'].lower() not in self.ids[side].names]
+            compared[side]['left.records'] = len(left[side])
+            compared[side]['left.status'] = ','.join(
+                sorted(i['status'] for i in left[side]))
+        for n, image in enumerate(left['ref']):
+            symbol = 'left%d-%d' % (len(self.images), n)
+            self.ids['ref'].add(image['id'], symbol)
+            if n < len(left['ours']):
+                self.ids['ours'].add(left['ours'][n]['id'], symbol)
+            else:
+                self.hidden.add(symbol)
+
+    @staticmethod
+    def now():
+        return datetime.datetime.now(datetime.timezone.utc).strftime(
+            '%Y-%m-%dT%H:%M:%S.%f')
 
     def report(self, req, responses, unexplained):
         text = harness.side_by_side(req, responses['ref'],
@@ -250,8 +286,7 @@ class DifferentialMachine(stateful.RuleBasedStateMachine):
 
     def checkpoint(self):
         """A time between two requests, for changes-since."""
-        self.checkpoints.append(datetime.datetime.now(
-            datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%f'))
+        self.checkpoints.append(self.now())
 
     # -- rules -----------------------------------------------------------
 

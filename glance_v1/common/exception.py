@@ -124,7 +124,8 @@ class UnknownScheme(Invalid):
 
 
 class StoreAddDisabled(Gone):
-    message = 'Adding images to this store is disabled.'
+    message = ('Error in store configuration. Adding images to store is '
+               'disabled.')
 
 
 class DataCorrupted(GlanceException):

@@ -84,22 +84,16 @@ def parse(params):
                 filters[key] = strutils.bool_from_string(value)
             else:
                 raise _bad(key, value)
-        elif key == 'changes-since':
-            since = validation.parse_time(value)
-            if since is None:
-                raise exception.Invalid('Unrecognized changes-since value')
-            filters[key] = since
     if properties:
         filters['properties'] = properties
 
-    sort_key = params.get('sort_key', 'created_at')
-    if sort_key not in local.SORT_KEYS:
-        raise exception.Invalid('Unsupported sort_key. Acceptable values: %s'
-                                % ', '.join(local.SORT_KEYS))
-    sort_dir = params.get('sort_dir', 'desc')
-    if sort_dir not in ('asc', 'desc'):
-        raise exception.Invalid('Unsupported sort_dir. Acceptable values: '
-                                'asc, desc')
+    # The reference checked the filters above in its API, then these in
+    # its registry, in this order: which 400 wins follows it.
+    if 'changes-since' in params:
+        since = validation.parse_time(params['changes-since'])
+        if since is None:
+            raise exception.Invalid('Unrecognized changes-since value')
+        filters['changes-since'] = since
 
     limit = CONF.limit_param_default
     if 'limit' in params:
@@ -110,6 +104,15 @@ def parse(params):
         if limit < 0:
             raise exception.Invalid('limit param must be positive')
     limit = min(limit, CONF.api_limit_max)
+
+    sort_key = params.get('sort_key', 'created_at')
+    if sort_key not in local.SORT_KEYS:
+        raise exception.Invalid('Unsupported sort_key. Acceptable values: %s'
+                                % ', '.join(local.SORT_KEYS))
+    sort_dir = params.get('sort_dir', 'desc')
+    if sort_dir not in ('asc', 'desc'):
+        raise exception.Invalid('Unsupported sort_dir. Acceptable values: '
+                                'asc, desc')
 
     marker = params.get('marker')
     if marker is not None and not uuidutils.is_uuid_like(marker):

@@ -2,6 +2,7 @@
 checks (glance-v1-reference §1a). No HTTP here: callers hand in metadata
 dicts and body streams and get image dicts back."""
 
+import contextlib
 import logging
 
 from oslo_config import cfg
@@ -68,6 +69,16 @@ REQUEST_ONLY = ('store', 'copy_from', 'uri', 'location')
 def _check_writable(ctx):
     if ctx.read_only:
         raise exception.Forbidden('Read-only access')
+
+
+@contextlib.contextmanager
+def _refused(action):
+    """The registry's refusal to change an image, in the reference's
+    words ("Forbidden to update image: ...")."""
+    try:
+        yield
+    except exception.Forbidden as e:
+        raise exception.Forbidden('Forbidden to %s image: %s' % (action, e))
 
 
 def _check_store(meta):
@@ -318,17 +329,19 @@ class ImageService:
         if 'location' in meta:
             values.update(self._location_values(
                 url, meta.get('size') or image.get('size')))
-            image = self.registry.image_update(
-                ctx, image_id, values, purge_props=purge_props,
-                from_state=status.QUEUED)
+            with _refused('update'):
+                image = self.registry.image_update(
+                    ctx, image_id, values, purge_props=purge_props,
+                    from_state=status.QUEUED)
             for event_type in ('image.activate', 'image.update'):
                 notifier.info(ctx, event_type, image)
             return protections.readable(ctx, image)
         if url:
             self._check_copy_source(url,
                                     meta.get('size') or image.get('size'))
-        image = self.registry.image_update(ctx, image_id, values,
-                                           purge_props=purge_props)
+        with _refused('update'):
+            image = self.registry.image_update(ctx, image_id, values,
+                                               purge_props=purge_props)
         if body is not None:
             # The upload announces the update once the image is active.
             return protections.readable(
@@ -348,16 +361,18 @@ class ImageService:
         if CONF.delayed_delete and image['location_data']:
             # The registry's ownership check happens in image_destroy;
             # the data stays for glance-scrubber.
-            image = self.registry.image_destroy(
-                ctx, image_id, status=status.PENDING_DELETE,
-                location_status=status.PENDING_DELETE)
+            with _refused('delete'):
+                image = self.registry.image_destroy(
+                    ctx, image_id, status=status.PENDING_DELETE,
+                    location_status=status.PENDING_DELETE)
             notifier.info(ctx, 'image.delete', image)
             return image
         original = image['status']
         # The status change is the authorisation check: it must pass
         # before any data is removed (OSSA-2012-017).
-        self.registry.image_update(ctx, image_id,
-                                   {'status': status.DELETED})
+        with _refused('delete'):
+            self.registry.image_update(ctx, image_id,
+                                       {'status': status.DELETED})
         try:
             for loc in image['location_data']:
                 if loc['status'] == 'active':

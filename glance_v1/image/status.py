@@ -50,4 +50,5 @@ def check_delete(image):
         raise exception.Forbidden(
             'Forbidden to delete a pending_delete image.')
     if image['status'] == DELETED:
-        raise exception.ImageNotFound(image_id=image['id'])
+        # The reference's words here differ from its other 404s.
+        raise exception.NotFound('Image %s not found.' % image['id'])

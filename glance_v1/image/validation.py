@@ -77,8 +77,14 @@ def parse_time(value):
     return dt
 
 
+def _bad_int(key, raw, reason):
+    return exception.Invalid("Invalid value '%s' for parameter '%s': %s"
+                             % (raw, key, reason))
+
+
 def convert(meta):
-    """Turn raw header values into typed values (in place)."""
+    """Turn raw integer and boolean header values into typed values (in
+    place); ``validate`` parses the times."""
     for key, nullable, maximum in INT_FIELDS:
         if key not in meta:
             continue
@@ -89,10 +95,14 @@ def convert(meta):
         try:
             value = int(raw)
         except (TypeError, ValueError):
-            raise exception.Invalid(
-                "Cannot convert image %s '%s' to an integer." % (key, raw))
+            raise _bad_int(key, raw, "Cannot convert image %s '%s' to an "
+                           "integer." % (key, raw))
         if value < 0:
-            raise exception.Invalid('Cannot be a negative value.')
+            raise _bad_int(key, raw, 'Cannot be a negative value.')
+        if key == 'size' and value > CONF.image_size_cap:
+            # check_size_cap refuses it, after the format checks.
+            meta[key] = value
+            continue
         if value > maximum:
             raise exception.Invalid(
                 "'%s' value out of range, must not exceed %d."
@@ -101,17 +111,12 @@ def convert(meta):
     for key in BOOL_FIELDS:
         if key in meta:
             meta[key] = strutils.bool_from_string(meta[key])
-    for key in TIME_FIELDS:
-        if key in meta:
-            value = parse_time(meta[key])
-            if value is None:
-                raise exception.Invalid('Invalid time format for %s.' % key)
-            meta[key] = value
     return meta
 
 
 def validate(meta):
-    """The reference's ``validate_image_meta`` checks (in place)."""
+    """The reference's ``validate_image_meta`` checks (in place), in its
+    order: which 400 wins follows it."""
     disk_format = meta.get('disk_format')
     container_format = meta.get('container_format')
     if 'disk_format' in meta and \
@@ -122,9 +127,6 @@ def validate(meta):
             container_format not in CONF.image_format.container_formats:
         raise exception.Invalid("Invalid container format '%s' for image."
                                 % container_format)
-    name = meta.get('name')
-    if name and len(name) > MAX_NAME:
-        raise exception.Invalid('Image name too long: %d' % len(name))
     if disk_format in AMAZON_FORMATS or container_format in AMAZON_FORMATS:
         if disk_format is None:
             meta['disk_format'] = container_format
@@ -135,6 +137,15 @@ def validate(meta):
                 "Invalid mix of disk and container formats. When setting a "
                 "disk or container format to one of 'aki', 'ari', or 'ami', "
                 "the container and disk formats must match.")
+    for key in TIME_FIELDS:
+        if key in meta:
+            value = parse_time(meta[key])
+            if value is None:
+                raise exception.Invalid('Invalid time format for %s.' % key)
+            meta[key] = value
+    name = meta.get('name')
+    if name and len(name) > MAX_NAME:
+        raise exception.Invalid('Image name too long: %d' % len(name))
     checksum = meta.get('checksum')
     if checksum is not None and len(checksum) > 32:
         raise exception.Invalid(

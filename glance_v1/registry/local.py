@@ -347,7 +347,7 @@ class LocalRegistry:
         if member is not None:
             q = q.where(models.ImageMember.member == member)
         return {m.member: m for m in sess.execute(
-            q.order_by(models.ImageMember.member)).scalars()}
+            q.order_by(models.ImageMember.id)).scalars()}
 
     def _check_sharable(self, ctx, sess, image):
         """Admins, the owner and members with can_share may share."""
@@ -455,7 +455,7 @@ class LocalRegistry:
         with _session() as sess:
             return [{'image_id': image_id, 'can_share': bool(can_share)}
                     for image_id, can_share in sess.execute(
-                        q.order_by(mem.image_id))]
+                        q.order_by(mem.id))]
 
     # -- listing --------------------------------------------------------
 

@@ -156,6 +156,21 @@ class FilteredImagesTest(ListTestBase):
         self.bad('Invalid marker. Image could not be found.',
                  marker='00000000-0000-0000-0000-000000000000')
 
+    def test_order_of_bad_values(self):
+        # Which 400 wins, as Glance 15 answers (seen by tests/differential):
+        # the API's filters, then changes-since, limit, sort_key, sort_dir
+        # and the marker.
+        self.bad('Bad value passed to filter size_min got x',
+                 **{'changes-since': 'yesterday', 'size_min': 'x'})
+        self.bad('Unrecognized changes-since value',
+                 **{'changes-since': 'yesterday', 'limit': 'x'})
+        self.bad('limit param must be an integer', sort_key='owner',
+                 limit='x')
+        self.bad('limit param must be an integer', sort_dir='up',
+                 limit='x')
+        self.bad('Unsupported sort_key', sort_dir='up', sort_key='owner',
+                 marker='nope')
+
     def test_invisible_marker(self):
         resp = self.request('GET', '/v1/images?marker=%s'
                             % self.ids_by_size[22], base.identity('x'))

@@ -2,6 +2,7 @@
 §6, decisions "differ" 1-3)."""
 
 import json
+import uuid
 
 from tests.functional import base
 
@@ -45,6 +46,29 @@ class MembersTest(base.FunctionalTest):
         resp = self.request('GET', '/v1/images/detail', headers)
         self.assertEqual(200, resp.status)
         return image_id in [i['id'] for i in resp.json['images']]
+
+    def test_lists_in_the_order_memberships_were_made(self):
+        # As Glance 15 lists them (seen by tests/differential): oldest
+        # membership first, a replace keeping the members it names.
+        image_id = self._image()
+        for member in ('zz', 'yy'):
+            self.assertEqual(204, self._put_member(image_id, member).status)
+        self.assertEqual(204, self._replace(image_id, {'memberships': [
+            {'member_id': 'aa'},
+            {'member_id': 'zz', 'can_share': True}]}).status)
+        self.assertEqual(204, self._put_member(image_id, 'bb').status)
+        self.assertEqual(['zz', 'aa', 'bb'], [
+            m['member_id'] for m in self._members(image_id).json['members']])
+
+        # Image ids in descending order, shared in that order.
+        ids = sorted((str(uuid.uuid4()) for _ in range(3)), reverse=True)
+        for image_id in ids:
+            self._image(extra={'x-image-meta-id': image_id})
+            self.assertEqual(204, self._put_member(image_id,
+                                                   'order-m').status)
+        resp = self.request('GET', '/v1/shared-images/order-m', OWNER)
+        self.assertEqual(ids, [s['image_id']
+                               for s in resp.json['shared_images']])
 
     def test_member_sees_image_until_removed(self):
         image_id = self._image()
@@ -258,8 +282,8 @@ class MembersTest(base.FunctionalTest):
                          body={'member': {'can_share': True}})
         path = '/v1/shared-images/sh-member'
         self.assertEqual(
-            [{'image_id': i, 'can_share': c}
-             for i, c in sorted([(mine, False), (theirs, True)])],
+            [{'image_id': mine, 'can_share': False},
+             {'image_id': theirs, 'can_share': True}],
             self.request('GET', path, ADMIN).json['shared_images'])
         # The owner sees memberships on its own images only.
         self.assertEqual([{'image_id': mine, 'can_share': False}],

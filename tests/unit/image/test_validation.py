@@ -10,10 +10,10 @@ from tests import base
 class TestConvert(base.TestCase):
 
     def test_types(self):
-        meta = validation.convert({
+        meta = validation.validate(validation.convert({
             'size': '10', 'min_disk': '1', 'is_public': 'yes',
             'protected': 'nonsense', 'virtual_size': 'None',
-            'created_at': '2020-01-02T03:04:05+01:00'})
+            'created_at': '2020-01-02T03:04:05+01:00'}))
         self.assertEqual(10, meta['size'])
         self.assertIs(True, meta['is_public'])
         self.assertIs(False, meta['protected'])
@@ -26,23 +26,40 @@ class TestConvert(base.TestCase):
         self.assertEqual(message, str(error))
 
     def test_bad_numbers(self):
+        # The reference's messages name the value and the parameter
+        # (checked against Glance 15 by tests/differential).
         self.assert_invalid({'size': 'x'},
-                            "Cannot convert image size 'x' to an integer.")
+                            "Invalid value 'x' for parameter 'size': Cannot "
+                            "convert image size 'x' to an integer.")
         self.assert_invalid({'size': None},
+                            "Invalid value 'None' for parameter 'size': "
                             "Cannot convert image size 'None' to an "
                             "integer.")
-        self.assert_invalid({'min_ram': '-1'}, 'Cannot be a negative value.')
+        self.assert_invalid({'min_ram': '-1'},
+                            "Invalid value '-1' for parameter 'min_ram': "
+                            "Cannot be a negative value.")
         self.assert_invalid({'min_ram': str(2 ** 31)},
                             "'min_ram' value out of range, must not exceed "
                             "2147483647.")
+        self.conf.config(image_size_cap=2 ** 63)
         self.assert_invalid({'size': str(2 ** 63)},
                             "'size' value out of range, must not exceed "
                             "9223372036854775807.")
 
+    def test_size_over_the_cap_is_left_to_the_cap_check(self):
+        # Glance 15 answers the image_size_cap message, after the format
+        # checks, for any size over the cap.
+        meta = validation.convert({'size': str(2 ** 63)})
+        self.assertEqual(2 ** 63, meta['size'])
+        self.assert_invalid(2 ** 63, 'Denying attempt to upload image larger '
+                            'than 1099511627776 bytes.',
+                            func=validation.check_size_cap)
+
     def test_bad_times(self):
         for value in ('yesterday', '1899-12-31T00:00:00', '2020-13-01', ''):
             self.assert_invalid({'deleted_at': value},
-                                'Invalid time format for deleted_at.')
+                                'Invalid time format for deleted_at.',
+                                func=validation.validate)
 
 
 class TestValidate(base.TestCase):
@@ -74,6 +91,25 @@ class TestValidate(base.TestCase):
                           {'disk_format': 'aki', 'container_format': 'ami'})
         self.assertRaises(exception.Invalid, validation.validate,
                           {'disk_format': 'raw', 'container_format': 'ami'})
+
+    def test_order_of_checks(self):
+        # Which 400 wins when several values are bad, as Glance 15 answers
+        # (seen by tests/differential): formats, their mix, times, name,
+        # checksum.
+        for meta, message in (
+                ({'created_at': 'x', 'container_format': 'zz'},
+                 "Invalid container format 'zz' for image."),
+                ({'created_at': 'x', 'disk_format': 'aki',
+                  'container_format': 'ari'}, 'Invalid mix of disk'),
+                ({'name': 'n' * 256, 'disk_format': 'aki',
+                  'container_format': 'ari'}, 'Invalid mix of disk'),
+                ({'created_at': 'x', 'name': 'n' * 256},
+                 'Invalid time format for created_at.'),
+                ({'name': 'n' * 256, 'checksum': 'c' * 40},
+                 'Image name too long: 256')):
+            error = self.assertRaises(exception.Invalid, validation.validate,
+                                      meta)
+            self.assertTrue(str(error).startswith(message), (meta, error))
 
     def test_name_checksum_id(self):
         self.assert_invalid({'name': 'x' * 256}, 'Image name too long: 256')

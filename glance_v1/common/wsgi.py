@@ -204,6 +204,28 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
 
     def _close_after_response(self):
         self.close_connection = 1
+        self._linger = True
+
+    # Closing a socket while the client still sends makes the kernel
+    # answer with a reset, which can destroy our answer (a 400 of an
+    # upload refused from its headers, say) before the client reads it.
+    # So such a connection stops sending, then reads and drops what still
+    # arrives for a moment before it closes: a lingering close, bounded.
+    _linger = False
+    _LINGER_SECONDS = 2.0
+    _LINGER_BYTES = 16 << 20
+
+    def finish(self):
+        if self._linger:
+            self._linger = False
+            try:
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_WR)
+                _drain(self.connection, self._LINGER_SECONDS,
+                       self._LINGER_BYTES)
+            except OSError:
+                pass
+        super().finish()
 
     def formalize_key_naming(self, k):
         if '_' in k and k.lower().startswith(self.UNDERSCORE_PREFIXES):
@@ -313,6 +335,21 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         except OSError:
             pass
         self.close_connection = 1
+
+
+def _drain(sock, seconds, limit):
+    """Read and drop what ``sock`` receives until the peer closes, for
+    at most ``seconds`` and ``limit`` bytes."""
+    deadline = time.monotonic() + seconds
+    while limit > 0:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        sock.settimeout(left)
+        data = sock.recv(min(limit, 65536))
+        if not data:
+            return
+        limit -= len(data)
 
 
 def _head_too_slow(handler_ref):

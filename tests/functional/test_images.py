@@ -376,6 +376,19 @@ class TestBadInput(base.FunctionalTest):
             self.assertEqual(400, resp.status, method)
             self.assertIn(b'Disk format is not specified.', resp.body)
 
+    def test_refused_upload_still_answers_a_sending_client(self):
+        # The server closes after refusing an upload it did not read, but
+        # lingers: a client still sending its body reads the 409, not a
+        # reset (found by the differential test's chunked updates).
+        image_id = self.create(body=b'first').json['image']['id']
+        data = b'x' * (4 << 20)
+        for body in (data, iter([data[i:i + 65536]
+                                 for i in range(0, len(data), 65536)])):
+            resp = self.request('PUT', '/v1/images/%s' % image_id, {
+                'Content-Type': 'application/octet-stream'}, body)
+            self.assertEqual(409, resp.status, resp)
+            self.assertIn(b'Cannot upload to an unqueued image', resp.body)
+
     def test_put_data_without_formats(self):
         # §15 test_put_image_content_bad_container_format.
         resp = self.request('POST', '/v1/images',

@@ -213,7 +213,7 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
     # arrives for a moment before it closes: a lingering close, bounded.
     _linger = False
     _LINGER_SECONDS = 2.0
-    _LINGER_BYTES = 16 << 20
+    _LINGER_BYTES = 1 << 30
 
     def finish(self):
         if self._linger:

@@ -265,6 +265,11 @@ class ApiServer(Service):
             # admin_role, policy...) as the API, as the reference asks.
             conf = {k: v for k, v in self.extra.items()
                     if k != 'paste_deploy'}
+            # HTTPS is the API's own (test_tls); its registry stays plain.
+            conf['DEFAULT'] = {k: v for k, v in
+                               conf.get('DEFAULT', {}).items()
+                               if k not in ('cert_file', 'key_file',
+                                            'ca_file')}
             self.registry = self.useFixture(RegistryServer(
                 flavor='trusted-auth' if self.flavor else None,
                 conf=conf, state_dir=self.state_dir,

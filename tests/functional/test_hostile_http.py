@@ -210,6 +210,10 @@ class FramingMixin:
         conn.close()
 
 
+@server.eventlet_only(
+    "the request head is parsed by the front server: these are glance-api's "
+    'own server\'s answers (the stricthttp filter that guards the environ '
+    'under others is tests/unit/api/test_strict_http.py)')
 class TestApiFraming(FramingMixin, base.FunctionalTest):
 
     flavor = 'trusted-auth'

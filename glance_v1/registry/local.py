@@ -46,6 +46,7 @@ def _session(write=False):
         with sess:
             if write:
                 with sess.begin():
+                    db_session.lock_for_write(sess)
                     yield sess
             else:
                 yield sess

@@ -97,6 +97,7 @@ class TestTwoNodes(base.FunctionalTest):
                        for b in bodies].index(checksum)]
         for node in (self.node1, self.node2):
             got = self.request('GET', '/v1/images/%s' % image_id, api=node)
+            self.assertEqual(200, got.status, got)
             # Digests, so a failure does not print megabytes.
             self.assertEqual((200, hashlib.md5(data).hexdigest()),
                              (got.status, hashlib.md5(got.body).hexdigest()))

@@ -88,6 +88,16 @@ def create_engine(url):
     return engine
 
 
+def lock_for_write(sess):
+    """Take the database's write lock for ``sess``'s transaction now, on
+    SQLite. SQLite ignores SELECT ... FOR UPDATE, and its driver opens a
+    transaction only at the first write: without this, two writers both
+    read an image as ``queued`` and both pass a guard on it. Other
+    databases lock the rows the transaction reads FOR UPDATE."""
+    if sess.get_bind().dialect.name == 'sqlite':
+        sess.execute(sqlalchemy.text('BEGIN IMMEDIATE'))
+
+
 def get_engine():
     global _engine, _sessionmaker
     with _lock:

@@ -1,6 +1,8 @@
 """The in-process registry: ownership, visibility, guards, paging."""
 
+import collections
 import datetime
+import threading
 
 from glance_v1.common import exception
 from tests import base
@@ -63,6 +65,32 @@ class TestLocalRegistry(base.DatabaseTestCase):
                                              {'name': 'x', 'owner': 'evil'})
         self.assertEqual('x', updated['name'])
         self.assertEqual('tenant1', updated['owner'])
+
+    def test_from_state_guard_holds_between_racing_writers(self):
+        # Two writers read "queued" at once and both change it: on
+        # SQLite, which ignores FOR UPDATE, only a write lock taken
+        # before the read keeps the second from passing the guard.
+        images = [self.create(status='queued')['id'] for _ in range(30)]
+        won = collections.Counter()
+        start = threading.Barrier(4)
+
+        def race():
+            start.wait()
+            for image_id in images:
+                try:
+                    self.registry.image_update(
+                        base.ctx(), image_id, {'status': 'saving'},
+                        from_state='queued')
+                except exception.StateConflict:
+                    continue
+                won[image_id] += 1
+
+        workers = [threading.Thread(target=race) for _ in range(4)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join(60)
+        self.assertEqual({i: 1 for i in images}, dict(won))
 
     def test_from_state_guard(self):
         image = self.create(status='queued')

@@ -54,7 +54,10 @@ class Prepared:
     """``app`` once ``prepare()`` succeeded. glance-api's own server
     refuses to start on a database it cannot use; a daemon of another
     server may (re)start during an outage, and then answers 503 as a
-    running server does, trying again at most once a second."""
+    running server does, and serves as soon as the database is back.
+    Requests that arrive while one tries wait for that try rather than
+    each making its own: an unreachable database costs one connect
+    timeout at a time, not one per request."""
 
     def __init__(self, app, prepare):
         self.app = app
@@ -65,18 +68,21 @@ class Prepared:
         self._try()
 
     def _try(self):
-        self._tried = time.monotonic()
         try:
             self._prepare()
         except RuntimeError as e:
             LOG.error('Not serving yet: %s', e)
         else:
             self._ready = True
+        self._tried = time.monotonic()
 
     def __call__(self, environ, start_response):
         if not self._ready:
+            arrived = time.monotonic()
             with self._lock:
-                if not self._ready and time.monotonic() - self._tried >= 1:
+                # A try that failed after this request arrived answers
+                # for it too.
+                if not self._ready and self._tried < arrived:
                     self._try()
             if not self._ready:
                 return webob.exc.HTTPServiceUnavailable(

@@ -210,9 +210,13 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
     # answer with a reset, which can destroy our answer (a 400 of an
     # upload refused from its headers, say) before the client reads it.
     # So such a connection stops sending, then reads and drops what still
-    # arrives for a moment before it closes: a lingering close, bounded.
+    # arrives before it closes: a lingering close, ended by a silence of
+    # _LINGER_IDLE seconds (the client read our answer and stopped) and
+    # bounded in time and bytes. A silence, not a total time, ends it: a
+    # client still sending on a loaded machine must not be reset.
     _linger = False
-    _LINGER_SECONDS = 2.0
+    _LINGER_IDLE = 2.0
+    _LINGER_SECONDS = 30.0
     _LINGER_BYTES = 1 << 30
 
     def finish(self):
@@ -221,8 +225,8 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
             try:
                 self.wfile.flush()
                 self.connection.shutdown(socket.SHUT_WR)
-                _drain(self.connection, self._LINGER_SECONDS,
-                       self._LINGER_BYTES)
+                _drain(self.connection, self._LINGER_IDLE,
+                       self._LINGER_SECONDS, self._LINGER_BYTES)
             except OSError:
                 pass
         super().finish()
@@ -337,15 +341,16 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         self.close_connection = 1
 
 
-def _drain(sock, seconds, limit):
-    """Read and drop what ``sock`` receives until the peer closes, for
-    at most ``seconds`` and ``limit`` bytes."""
+def _drain(sock, idle, seconds, limit):
+    """Read and drop what ``sock`` receives until the peer closes or is
+    silent for ``idle`` seconds, for at most ``seconds`` and ``limit``
+    bytes."""
     deadline = time.monotonic() + seconds
     while limit > 0:
         left = deadline - time.monotonic()
         if left <= 0:
             return
-        sock.settimeout(left)
+        sock.settimeout(min(idle, left))
         data = sock.recv(min(limit, 65536))
         if not data:
             return

@@ -92,8 +92,10 @@ class TestControl(testtools.TestCase):
     def test_start_with_bad_config_fails(self):
         with open(self.conf, 'a') as f:
             f.write('[DEFAULT]\nworkers = -1\n')
-        code, out = self.control('api', 'start', self.conf)
-        self.assertEqual(1, code)
+        # Watched until it exits, however long a loaded machine takes to
+        # get there (a started service would be watched as long).
+        code, out = self.control('--wait', '60', 'api', 'start', self.conf)
+        self.assertEqual(1, code, out)
         self.assertIn('exited at start', out)
         self.assertEqual(control.NOT_RUNNING,
                          self.control('api', 'status')[0])

@@ -389,6 +389,21 @@ class TestBadInput(base.FunctionalTest):
             self.assertEqual(409, resp.status, resp)
             self.assertIn(b'Cannot upload to an unqueued image', resp.body)
 
+    def test_refused_upload_answers_a_client_slower_than_the_linger(self):
+        # The lingering close ends on a silence, not after a fixed time: a
+        # client that keeps sending for longer (a loaded machine, a slow
+        # link) still reads the answer.
+        image_id = self.create(body=b'first').json['image']['id']
+
+        def slow_body():
+            for _ in range(16):
+                time.sleep(0.25)
+                yield b'x' * 65536
+
+        resp = self.request('PUT', '/v1/images/%s' % image_id, {
+            'Content-Type': 'application/octet-stream'}, slow_body())
+        self.assertEqual(409, resp.status, resp)
+
     def test_put_data_without_formats(self):
         # §15 test_put_image_content_bad_container_format.
         resp = self.request('POST', '/v1/images',

@@ -269,8 +269,10 @@ class AllowList:
     ``tags`` (all present), ``headers`` (request headers present) -- and
     explains ``fields`` (fnmatch patterns) of the answer, optionally only
     with the given ``reference`` and ``ours`` values (``<absent>`` for
-    a field one side lacks, ``{re: ...}`` for a pattern). ``decision``
-    cites doc/decisions.rst."""
+    a field one side lacks, ``{re: ...}`` for a pattern), and only when
+    our whole answer has the values of ``when_ours`` ({field: value}):
+    a refusal of ours explains a status only together with its message.
+    ``decision`` cites doc/decisions.rst."""
 
     def __init__(self, paths=(ALLOWED,)):
         self.entries = []
@@ -307,10 +309,14 @@ class AllowList:
         return any(re.fullmatch(o['re'], str(actual)) if isinstance(o, dict)
                    else str(o) == str(actual) for o in options)
 
-    def explain(self, req, field, ref_value, our_value):
-        """The entry that explains this difference, or None."""
+    def explain(self, req, field, ref_value, our_value, ours):
+        """The entry that explains this difference (in ``ours``, our
+        normalised answer), or None."""
         for entry in self.entries:
             if not self._matches_request(entry, req):
+                continue
+            if not all(self._value_ok(v, ours.get(k, ABSENT))
+                       for k, v in (entry.get('when_ours') or {}).items()):
                 continue
             if not any(fnmatch.fnmatchcase(field, p)
                        for p in self._as_list(entry['fields'])):

@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 import time
 from urllib.parse import quote
 import uuid
@@ -221,7 +222,8 @@ class DifferentialMachine(stateful.RuleBasedStateMachine):
         diffs = harness.differences(compared['ref'], compared['ours'])
         unexplained = {}
         for field, (a, b) in diffs.items():
-            entry = self.allowed.explain(req, field, a, b)
+            entry = self.allowed.explain(req, field, a, b,
+                                         compared['ours'])
             if entry is None:
                 unexplained[field] = (a, b)
                 continue
@@ -602,6 +604,24 @@ class AllowListTest(testtools.TestCase):
             self.assertIn(entry['decision'], points,
                           'allowed.yaml %s cites a point that '
                           'doc/decisions.rst does not have' % entry['id'])
+
+
+    def test_when_ours_limits_an_entry_to_our_refusal(self):
+        with tempfile.NamedTemporaryFile('w', suffix='.yaml') as f:
+            f.write('allowed:\n'
+                    '- id: x\n'
+                    '  kind: update\n'
+                    '  when_ours: {error.message: {re: "too big.*"}}\n'
+                    '  fields: status\n'
+                    '  decision: d\n')
+            f.flush()
+            allowed = harness.AllowList([f.name])
+        req = harness.Request('update', 'PUT', '/v1/images/x', {}, b'')
+        refused = {'status': 400, 'error.message': 'too big: 2**31'}
+        other = {'status': 400, 'error.message': 'Invalid disk format'}
+        self.assertEqual('x', allowed.explain(req, 'status', 404, 400,
+                                              refused)['id'])
+        self.assertIsNone(allowed.explain(req, 'status', 404, 400, other))
 
 
 class DifferentialTest(testtools.TestCase):

@@ -21,18 +21,17 @@ it runs, ``start`` only waits until it answers.
 Only the standard library is used here, so this runs from any python3.
 """
 
-import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+
+import local_servers
 
 KEYSTONE_VERSION = '30.0.0'
 GUNICORN_VERSION = '27.0.1'
@@ -92,12 +91,6 @@ def log(msg):
     print('[keystone-aio] %s' % msg, file=sys.stderr, flush=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def _base_python():
     for candidate in PYTHONS:
         path = shutil.which(candidate)
@@ -149,7 +142,7 @@ def configure(base, python):
         shutil.rmtree(os.path.join(base, name), ignore_errors=True)
     for name in ('run', 'log'):
         os.makedirs(os.path.join(base, name))
-    port = free_port()
+    port = local_servers.free_port()
     conf = os.path.join(base, 'keystone.conf')
     with open(conf, 'w') as f:
         f.write(KEYSTONE_CONF % {'base': base})
@@ -192,7 +185,7 @@ def _manage(base, argv):
                                stderr=out)
     if code:
         raise SystemExit('keystone-manage %s failed (exit %d):\n%s' % (
-            argv[3], code, _tail(out_path)))
+            argv[3], code, local_servers.tail(out_path)))
 
 
 # The server this process started, for its exit code.
@@ -210,21 +203,13 @@ def start_server(base, python):
             stderr=out, env=env, start_new_session=True)
 
 
-def _tail(path, lines=15):
-    try:
-        with open(path, errors='replace') as f:
-            return ''.join(f.readlines()[-lines:])
-    except OSError:
-        return ''
-
-
 def wait_ready(base, settings, timeout):
     deadline = time.monotonic() + timeout
     while True:
         if _proc is not None and _proc.poll() is not None:
             raise RuntimeError('keystone died (exit %s):\n%s' % (
                 _proc.returncode,
-                _tail(os.path.join(base, 'log', 'gunicorn.log'))))
+                local_servers.tail(os.path.join(base, 'log', 'gunicorn.log'))))
         try:
             urllib.request.urlopen(url(settings), timeout=5).close()
             return
@@ -315,11 +300,8 @@ def make_users(settings):
 
 
 def pid_of(base):
-    try:
-        with open(os.path.join(_run_dir(base), 'gunicorn.pid')) as f:
-            return int(f.read())
-    except (OSError, ValueError):
-        return None
+    return local_servers.read_pid(os.path.join(_run_dir(base),
+                                               'gunicorn.pid'))
 
 
 def _ours(pid, base):
@@ -385,36 +367,16 @@ def start(args):
 
 def stop_server(base):
     global _proc
-    pid = _proc.pid if _proc is not None and _proc.poll() is None else None
-    if pid is None:
-        pid = pid_of(base)
-        if pid and not _ours(pid, base):
-            pid = None
-    if pid:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        while _ours(pid, base) and time.monotonic() < deadline:
-            if _proc is not None and _proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        if _ours(pid, base):
-            os.kill(pid, signal.SIGKILL)
-    if _proc is not None:
-        _proc.wait()
-        _proc = None
-    try:
-        os.unlink(os.path.join(_run_dir(base), 'gunicorn.pid'))
-    except FileNotFoundError:
-        pass
-
-
-def stop(args):
-    base = os.path.realpath(args.base)
-    if not os.path.isdir(base):
-        return
-    stop_server(base)
-    if args.purge:
-        shutil.rmtree(base, ignore_errors=True)
+    child = _proc if _proc is not None and _proc.poll() is None else None
+    _proc = None
+    pid = child.pid if child else pid_of(base)
+    if pid and (child or _ours(pid, base)):
+        local_servers.terminate(
+            [pid], lambda pid: child.poll() is None if child
+            else _ours(pid, base), timeout=15)
+    if child:
+        child.wait()
+    local_servers.remove(os.path.join(_run_dir(base), 'gunicorn.pid'))
 
 
 def env(args):
@@ -429,23 +391,13 @@ def env(args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    sub = parser.add_subparsers(dest='command', required=True)
-    p = sub.add_parser('start', help='start Keystone and print its directory')
-    p.add_argument('--base', help='directory (default: a new temp dir)')
-    p.add_argument('--wait', type=int, default=120,
-                   help='seconds to wait for the server')
-    p.set_defaults(func=start)
-    p = sub.add_parser('stop', help='stop the Keystone of a directory')
-    p.add_argument('--base', required=True)
-    p.add_argument('--purge', action='store_true',
-                   help='also remove the directory')
-    p.set_defaults(func=stop)
-    p = sub.add_parser('env', help='shell exports for a Keystone')
-    p.add_argument('--base', required=True)
-    p.set_defaults(func=env)
-    args = parser.parse_args()
-    args.func(args)
+    local_servers.command_line(
+        __doc__, start, stop_server, env,
+        start_help='start Keystone and print its directory',
+        start_options=[
+            (['--base'], {'help': 'directory (default: a new temp dir)'}),
+            (['--wait'], {'type': int, 'default': 120,
+                          'help': 'seconds to wait for the server'})])
 
 
 if __name__ == '__main__':

@@ -18,17 +18,15 @@ API's address, which the tests read; DIR/run/*.pid the server pids, which
 Only the standard library is used here, so this runs from any python3.
 """
 
-import argparse
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+
+import local_servers
 
 GLANCE_VERSION = '15.0.2'
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -106,12 +104,6 @@ paste.filter_factory = glance.api.middleware.context:ContextMiddleware.factory
 
 def log(msg):
     print('[reference-glance] %s' % msg, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def _installed(python):
@@ -219,34 +211,15 @@ def pid_file(base, name):
 
 
 def _ours(pid, base):
-    """The pid is alive and is one of this directory's servers."""
-    try:
-        with open('/proc/%d/cmdline' % pid, 'rb') as f:
-            cmdline = f.read()
-    except OSError:
-        return False
-    return (base + '/etc/').encode() in cmdline
+    """The pid is one of this directory's servers."""
+    return local_servers.runs_with(pid, (base + '/etc/').encode())
 
 
 def running(base):
-    found = {}
-    for name in SERVERS:
-        try:
-            with open(pid_file(base, name)) as f:
-                pid = int(f.read())
-        except (OSError, ValueError):
-            continue
-        if _ours(pid, base):
-            found[name] = pid
-    return found
-
-
-def _tail(path, lines=20):
-    try:
-        with open(path, errors='replace') as f:
-            return ''.join(f.readlines()[-lines:])
-    except OSError:
-        return ''
+    found = {name: local_servers.read_pid(pid_file(base, name))
+             for name in SERVERS}
+    return {name: pid for name, pid in found.items()
+            if pid is not None and _ours(pid, base)}
 
 
 def launch(python, base, etc, name, port, timeout):
@@ -267,8 +240,8 @@ def launch(python, base, etc, name, port, timeout):
         if proc.poll() is not None:
             raise RuntimeError('%s exited with %s:\n%s%s' % (
                 name, proc.returncode,
-                _tail(os.path.join(logs, name + '.out')),
-                _tail(os.path.join(logs, name + '.log'))))
+                local_servers.tail(os.path.join(logs, name + '.out')),
+                local_servers.tail(os.path.join(logs, name + '.log'))))
         try:
             urllib.request.urlopen(url, timeout=2).close()
             return
@@ -290,7 +263,7 @@ def start(args):
     # it: then try again on other ports.
     attempts = 3
     for attempt in range(attempts):
-        ports = {name: free_port() for name in SERVERS}
+        ports = {name: local_servers.free_port() for name in SERVERS}
         etc = configure(base, ports)
         migrate(python, base, etc)
         try:
@@ -313,54 +286,24 @@ def start(args):
 
 
 def stop_servers(base):
-    pids = running(base)
-    for pid in pids.values():
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    while pids and time.monotonic() < deadline:
-        pids = {n: p for n, p in pids.items() if _ours(p, base)}
-        time.sleep(0.1)
-    for pid in pids.values():
-        os.kill(pid, signal.SIGKILL)
-    for name in SERVERS:
-        try:
-            os.unlink(pid_file(base, name))
-        except FileNotFoundError:
-            pass
-    try:
-        os.unlink(os.path.join(base, 'reference.json'))
-    except FileNotFoundError:
-        pass
-
-
-def stop(args):
-    base = os.path.realpath(args.base)
-    if not os.path.isdir(base):
-        return
-    stop_servers(base)
-    if args.purge:
-        shutil.rmtree(base, ignore_errors=True)
+    local_servers.terminate(running(base).values(),
+                            lambda pid: _ours(pid, base))
+    local_servers.remove(*[pid_file(base, name) for name in SERVERS],
+                         os.path.join(base, 'reference.json'))
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    sub = parser.add_subparsers(dest='command', required=True)
-    p = sub.add_parser('start', help='install if needed, configure, start')
-    p.add_argument('--base', required=True, help='state directory')
-    p.add_argument('--venv', default=VENV,
-                   help='virtualenv of Glance (default %(default)s)')
-    p.add_argument('--python', default=PYTHON,
-                   help='Python 3.6 interpreter (default %(default)s)')
-    p.add_argument('--wait', type=int, default=60,
-                   help='seconds to wait for each server')
-    p.set_defaults(func=start)
-    p = sub.add_parser('stop', help='stop the servers of a directory')
-    p.add_argument('--base', required=True)
-    p.add_argument('--purge', action='store_true',
-                   help='also remove the directory')
-    p.set_defaults(func=stop)
-    args = parser.parse_args()
-    args.func(args)
+    local_servers.command_line(
+        __doc__, start, stop_servers,
+        start_help='install if needed, configure, start',
+        start_options=[
+            (['--base'], {'required': True, 'help': 'state directory'}),
+            (['--venv'], {'default': VENV, 'help': 'virtualenv of Glance '
+                          '(default %(default)s)'}),
+            (['--python'], {'default': PYTHON, 'help': 'Python 3.6 '
+                            'interpreter (default %(default)s)'}),
+            (['--wait'], {'type': int, 'default': 60,
+                          'help': 'seconds to wait for each server'})])
 
 
 if __name__ == '__main__':

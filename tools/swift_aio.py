@@ -17,19 +17,17 @@ ends (and only those).
 Only the standard library is used here, so this runs from any python3.
 """
 
-import argparse
 import getpass
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+
+import local_servers
 
 SWIFT_VERSION = '2.38.3'
 VENV = os.environ.get('GLANCE_V1_SAIO_VENV', '/var/tmp/glance-v1-swift-venv')
@@ -120,12 +118,6 @@ def log(msg):
     print('[swift-aio] %s' % msg, file=sys.stderr, flush=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def ensure_venv():
     python = os.path.join(VENV, 'bin', 'python')
     check = [python, '-c', 'import importlib.metadata as m, sys; '
@@ -213,44 +205,24 @@ def start_servers(base, python, etc):
             f.write(str(proc.pid))
 
 
+def _pid_file(base, name):
+    return os.path.join(base, 'run', name + '.pid')
+
+
 def pids(base):
-    found = {}
-    rundir = os.path.join(base, 'run')
-    for name in SERVERS:
-        try:
-            with open(os.path.join(rundir, name + '.pid')) as f:
-                found[name] = int(f.read())
-        except (OSError, ValueError):
-            pass
-    return found
+    found = {name: local_servers.read_pid(_pid_file(base, name))
+             for name in SERVERS}
+    return {name: pid for name, pid in found.items() if pid is not None}
 
 
 def _ours(pid, base):
-    """The pid is alive and runs one of this AIO's servers (for ``stop``
-    from another process; a live server's cmdline has been seen to read
-    empty now and then on a busy machine, hence the second looks)."""
-    for _attempt in range(5):
-        try:
-            with open('/proc/%d/cmdline' % pid, 'rb') as f:
-                cmdline = f.read()
-        except OSError:
-            return False
-        if cmdline:
-            return (base + '/etc/').encode() in cmdline
-        time.sleep(0.05)
-    return False
+    """The pid runs one of this AIO's servers (for ``stop`` from another
+    process)."""
+    return local_servers.runs_with(pid, (base + '/etc/').encode())
 
 
 def auth_url(ports):
     return 'http://127.0.0.1:%d/auth/v1.0' % ports['proxy']
-
-
-def _tail(path, lines=15):
-    try:
-        with open(path, errors='replace') as f:
-            return ''.join(f.readlines()[-lines:])
-    except OSError:
-        return ''
 
 
 def wait_ready(base, ports, key, timeout):
@@ -262,7 +234,7 @@ def wait_ready(base, ports, key, timeout):
             if proc.poll() is not None:
                 log_file = os.path.join(base, 'log', name + '.log')
                 raise RuntimeError('swift %s server died (exit %s):\n%s' % (
-                    name, proc.returncode, _tail(log_file)))
+                    name, proc.returncode, local_servers.tail(log_file)))
         try:
             with urllib.request.urlopen(req, timeout=5) as resp:
                 storage = resp.headers['X-Storage-Url']
@@ -323,7 +295,7 @@ def start(args):
 
 def configure(base, python):
     """Configuration and rings on new free ports; the settings."""
-    ports = {name: free_port() for name in SERVERS}
+    ports = {name: local_servers.free_port() for name in SERVERS}
     # A throwaway key of a throwaway cluster; the tests check it never
     # shows up in glance-api's responses or log.
     settings = {'auth_address': auth_url(ports), 'auth_version': '1',
@@ -339,38 +311,17 @@ def configure(base, python):
 def stop_servers(base):
     # The servers this process started are known for sure; others by
     # their pid files.
-    children = [p for p in _procs.values() if p.poll() is None]
+    children = {p.pid: p for p in _procs.values() if p.poll() is None}
     _procs.clear()
     others = {pid for pid in pids(base).values() if _ours(pid, base)}
-    others -= {p.pid for p in children}
-    for pid in [p.pid for p in children] + sorted(others):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    for proc in children:
-        try:
-            proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    while others and time.monotonic() < deadline:
-        others = {pid for pid in others if _ours(pid, base)}
-        time.sleep(0.1)
-    for pid in others:
-        os.kill(pid, signal.SIGKILL)
-    for name in SERVERS:
-        try:
-            os.unlink(os.path.join(base, 'run', name + '.pid'))
-        except FileNotFoundError:
-            pass
 
-
-def stop(args):
-    base = os.path.realpath(args.base)
-    if not os.path.isdir(base):
-        return
-    stop_servers(base)
-    if args.purge:
-        shutil.rmtree(base, ignore_errors=True)
+    def alive(pid):
+        child = children.get(pid)
+        return child.poll() is None if child else _ours(pid, base)
+    local_servers.terminate(set(children) | others, alive)
+    for child in children.values():
+        child.wait()
+    local_servers.remove(*(_pid_file(base, name) for name in SERVERS))
 
 
 def env(args):
@@ -382,23 +333,13 @@ def env(args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    sub = parser.add_subparsers(dest='command', required=True)
-    p = sub.add_parser('start', help='start an AIO and print its directory')
-    p.add_argument('--base', help='directory (default: a new temp dir)')
-    p.add_argument('--wait', type=int, default=120,
-                   help='seconds to wait for the servers')
-    p.set_defaults(func=start)
-    p = sub.add_parser('stop', help='stop the AIO of a directory')
-    p.add_argument('--base', required=True)
-    p.add_argument('--purge', action='store_true',
-                   help='also remove the directory')
-    p.set_defaults(func=stop)
-    p = sub.add_parser('env', help='shell exports for an AIO')
-    p.add_argument('--base', required=True)
-    p.set_defaults(func=env)
-    args = parser.parse_args()
-    args.func(args)
+    local_servers.command_line(
+        __doc__, start, stop_servers, env,
+        start_help='start an AIO and print its directory',
+        start_options=[
+            (['--base'], {'help': 'directory (default: a new temp dir)'}),
+            (['--wait'], {'type': int, 'default': 120,
+                          'help': 'seconds to wait for the servers'})])
 
 
 if __name__ == '__main__':

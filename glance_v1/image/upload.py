@@ -273,9 +273,11 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
         finally:
             hashing.close()
     except Exception as e:
-        if lease is not None and lease.lost:
+        if (lease is not None and lease.lost) or \
+                _deleted(ctx, registry, image_id):
             # The store removed what it wrote; the image is not ours to
-            # kill any more.
+            # kill any more. (A deletion may also be what broke the
+            # upload: it removes what the upload staged.)
             error = recovery.gone_error(image_id)
             notifier.error(ctx, 'image.upload', str(error))
             raise error from e
@@ -311,6 +313,17 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
     for event_type in ('image.upload', 'image.activate', 'image.update'):
         notifier.info(ctx, event_type, active)
     return active
+
+
+def _deleted(ctx, registry, image_id):
+    try:
+        image = registry.image_get(ctx, image_id)
+    except exception.NotFound:
+        return True
+    except Exception:
+        # Unknown: the failure is reported as it is.
+        return False
+    return image['status'] in (status.DELETED, status.PENDING_DELETE)
 
 
 def kill(ctx, registry, image_id, from_state=status.SAVING):

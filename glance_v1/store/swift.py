@@ -155,8 +155,10 @@ class _Download:
                     return
                 except Exception as e:
                     if retries <= 0:
-                        LOG.error('Download of %s from Swift broke: %s',
-                                  self.obj, self.store._scrub(str(e)))
+                        # The download then ends short: the image layer
+                        # tells a deletion from damage.
+                        LOG.warning('Download of %s from Swift broke: %s',
+                                    self.obj, self.store._scrub(str(e)))
                         return
                     retries -= 1
                     self.close()

@@ -222,6 +222,7 @@ class TestCluster(base.FunctionalTest):
             head += reader.readline()
         self.assertTrue(head.startswith(b'HTTP/1.1 200 '), head)
         reader.read(MiB)
+        errors = server_node.read_log().count(' ERROR ')
         self.assertEqual(200, self.request(
             'DELETE', '/v1/images/%s' % image_id, api=deleter).status)
         received = MiB + len(reader.read())
@@ -229,6 +230,7 @@ class TestCluster(base.FunctionalTest):
         self.wait_for('not logged', lambda: 'was deleted meanwhile'
                       in server_node.read_log(), timeout=10)
         self.assertNotIn('Corrupt image download', server_node.read_log())
+        self.assertEqual(errors, server_node.read_log().count(' ERROR '))
         self.assertEqual([], self.cluster.orphans())
 
     def test_zz_no_secret_in_any_log(self):

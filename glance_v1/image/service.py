@@ -393,10 +393,10 @@ class ImageService:
 
     @staticmethod
     def _discard_upload(image_id):
-        """The data of an upload in progress, which stops at its next
-        lease renewal and removes what it wrote by then: this removes
-        what a writer that died wrote. Never undone: a live writer has
-        seen the image deleted."""
+        """The data of an upload in progress: a live writer stops at its
+        next lease renewal and removes what it wrote, this removes what a
+        writer that died left. A failure is not undone by restoring the
+        image: its live writer would stop all the same."""
         try:
             recovery.discard_staged(image_id)
         except Exception as e:

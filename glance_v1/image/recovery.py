@@ -17,7 +17,10 @@ renews its lease; one that finds at a renewal that its image was deleted
 (or given up for abandoned) stops there (``Lease.lost``). Abandoned images
 are turned ``killed`` by a guarded update (from ``saving``: of several
 processes racing, one wins) and the winner removes the partial data the
-stores hold under the image's id. Every process serving the API does this
+stores hold under the image's id; the same is done for images deleted
+while their upload ran, once that upload is abandoned (its writer may have
+written more after the DELETE removed the rest, then died before it
+learnt of the deletion). Every process serving the API does this
 when it starts and then every ``upload_lease_time / 8`` to ``/ 4`` seconds
 (``watch``; random, so the nodes of a cluster take turns): an upload whose
 node died is killed and cleaned within ``upload_lease_time * 1.25`` after
@@ -200,17 +203,31 @@ def _abandoned(image, now):
         (now - last).total_seconds() > CONF.upload_lease_time
 
 
-def _saving_images(registry, ctx):
+def _images(registry, ctx, filters):
     marker = None
     while True:
-        page = registry.image_list(ctx, {'status': status.SAVING,
-                                         'is_public': None},
+        page = registry.image_list(ctx, dict(filters, is_public=None),
                                    marker=marker, limit=_PAGE,
                                    sort_key='created_at', sort_dir='asc')
         yield from page
         if len(page) < _PAGE:
             return
         marker = page[-1]['id']
+
+
+def _deleted_while_saving(registry, ctx, now):
+    """Images deleted lately while (or just after) being uploaded: their
+    writer may have written more after the DELETE removed what it had
+    written, and died before it learnt of the deletion."""
+    lease = CONF.upload_lease_time
+    since = now - datetime.timedelta(seconds=3 * lease)
+    # changes-since lists deleted images too.
+    for image in _images(registry, ctx, {'status': status.DELETED,
+                                         'changes-since': since}):
+        beat = image.get('upload_heartbeat')
+        if beat is not None and image.get('deleted_at') is not None and \
+                (image['deleted_at'] - beat).total_seconds() < lease:
+            yield image
 
 
 def discard_staged(image_id):
@@ -237,7 +254,7 @@ def recover_abandoned_uploads(registry):
     ctx = context.admin_context()
     now = _utcnow()
     killed = []
-    for image in _saving_images(registry, ctx):
+    for image in _images(registry, ctx, {'status': status.SAVING}):
         if not _abandoned(image, now):
             continue
         try:
@@ -259,6 +276,15 @@ def recover_abandoned_uploads(registry):
                         'died; killed it and removed its partial data',
                         image['id'])
         killed.append(image['id'])
+    for image in _deleted_while_saving(registry, ctx, now):
+        # Once its writer is surely stopped; a few passes do this again
+        # (nothing records it done), finding nothing more.
+        if _abandoned(image, now):
+            try:
+                discard_staged(image['id'])
+            except Exception:
+                # Logged; the next pass retries.
+                continue
     return killed
 
 

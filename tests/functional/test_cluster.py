@@ -118,6 +118,16 @@ class TestCluster(base.FunctionalTest):
                       lambda: self.status(image_id) == 'saving')
         return image_id, sock
 
+    def deleted_mid_upload(self, uploader, deleter, seed):
+        """An upload through ``uploader`` paused after its first segment,
+        then its image deleted through ``deleter``."""
+        image_id, sock = self.paused_upload(uploader, pattern(
+            MiB + MiB // 2, seed))
+        self.wait_for('no segment', lambda: self.segments(image_id))
+        self.assertEqual(200, self.request(
+            'DELETE', '/v1/images/%s' % image_id, api=deleter).status)
+        return image_id, sock
+
     @staticmethod
     def restarted(node):
         if not node.running():
@@ -187,12 +197,8 @@ class TestCluster(base.FunctionalTest):
         self.assertEqual([], self.cluster.orphans())
 
     def test_deletion_stops_an_upload_early(self):
-        uploader, deleter = self.nodes[2], self.nodes[3]
-        image_id, sock = self.paused_upload(uploader, pattern(
-            MiB + MiB // 2, b'd'))
-        self.wait_for('no segment', lambda: self.segments(image_id))
-        self.assertEqual(200, self.request(
-            'DELETE', '/v1/images/%s' % image_id, api=deleter).status)
+        image_id, sock = self.deleted_mid_upload(self.nodes[2],
+                                                 self.nodes[3], b'd')
         deleted_at = time.monotonic()
         # The client sends nothing more; the answer comes by the next
         # lease renewal (every LEASE / 4 s), not at the end of the body.
@@ -203,6 +209,31 @@ class TestCluster(base.FunctionalTest):
         self.wait_for('segments left', lambda: not self.segments(image_id),
                       timeout=5)
         self.assertEqual([], self.cluster.orphans())
+
+    def test_uploader_dying_after_a_deletion_leaves_nothing(self):
+        # The DELETE removes the segment written so far; the uploading
+        # node writes another before its next renewal and dies before it
+        # learns of the deletion. A live node removes that one once the
+        # dead upload's lease expired.
+        uploader = self.nodes[1]
+        image_id, sock = self.deleted_mid_upload(uploader, self.nodes[0],
+                                                 b'e')
+        sock.sendall(chunk(pattern(MiB, b'f')))
+        # Usually the segment is written first; if the renewal came
+        # first, the upload stopped and cleaned up itself (412).
+        sock.setblocking(False)
+
+        def answered():
+            try:
+                return bool(sock.recv(1, socket.MSG_PEEK))
+            except BlockingIOError:
+                return False
+        self.wait_for('neither a segment nor an answer', lambda: (
+            self.segments(image_id) or answered()))
+        uploader.stop(signal.SIGKILL)
+        self.addCleanup(self.restarted, uploader)
+        self.wait_for('orphans left', lambda: not self.cluster.orphans(),
+                      timeout=BOUND)
 
     def test_download_cut_by_deletion_is_not_corruption(self):
         server_node, deleter = self.nodes[1], self.nodes[0]

@@ -169,3 +169,18 @@ class TestRecovery(base.StoreTestCase):
         service.ImageService(self.registry).delete(self.admin, image_id)
         self.assertEqual('deleted', self.status(image_id))
         self.assertFalse(os.path.exists(staged))
+
+    def test_data_written_after_a_delete_by_a_writer_that_died(self):
+        # The DELETE removed what the writer had written; the writer
+        # wrote more before it died, unaware of the deletion.
+        self.conf.config(upload_lease_time=60)
+        dead, dead_staged = self.saving(_dead_token())
+        alive, alive_staged = self.saving('other-node:b:1:1:1')
+        for image_id in (dead, alive):
+            self.registry.image_destroy(self.admin, image_id)
+        self.assertEqual([], recovery.recover_abandoned_uploads(
+            self.registry))
+        self.assertFalse(os.path.exists(dead_staged))
+        # Another node's writer, within its lease, still cleans up
+        # itself.
+        self.assertTrue(os.path.exists(alive_staged))

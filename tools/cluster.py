@@ -110,6 +110,10 @@ class Node:
         write_conf(self.conf_file, sections)
 
     def start(self, timeout=60):
+        self.spawn()
+        self.wait_ready(timeout)
+
+    def spawn(self):
         out = open(os.path.join(self.dir, 'stdout.log'), 'ab')
         # A session of its own: it outlives this command and a Ctrl-C.
         self.proc = subprocess.Popen(
@@ -118,6 +122,8 @@ class Node:
             stdin=subprocess.DEVNULL, start_new_session=True)
         out.close()
         self.pid = self.proc.pid
+
+    def wait_ready(self, timeout=60):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -184,6 +190,14 @@ class Node:
         return {'name': self.name, 'port': self.port, 'pid': self.pid}
 
 
+def start_all(nodes):
+    """Start ``nodes`` side by side (each takes seconds to be ready)."""
+    for node in nodes:
+        node.spawn()
+    for node in nodes:
+        node.wait_ready()
+
+
 class Cluster:
     """The cluster of DIR (``base``): create it with ``start``, or load
     a started one with ``Cluster.load``."""
@@ -245,9 +259,8 @@ class Cluster:
             [sys.executable, '-m', 'glance_v1.cmd.manage', '--config-file',
              self.nodes[0].conf_file, 'db', 'sync'],
             stdout=subprocess.DEVNULL)
-        for node in self.nodes:
-            node.start()
-            self.save()
+        start_all(self.nodes)
+        self.save()
         log('%d nodes up: %s' % (len(self.nodes), ' '.join(
             n.url for n in self.nodes)))
 
@@ -434,7 +447,8 @@ def main():
                                        else 'stopped'))
     elif args.command == 'orphans':
         found = cluster.orphans()
-        print('\n'.join(found))
+        for name in found:
+            print(name)
         sys.exit(1 if found else 0)
     elif args.command == 'kill':
         node = cluster.node(args.node)

@@ -129,9 +129,8 @@ class TestCluster(base.FunctionalTest):
         return image_id, sock
 
     @staticmethod
-    def restarted(node):
-        if not node.running():
-            node.start()
+    def restarted(*nodes):
+        cluster.start_all([node for node in nodes if not node.running()])
 
     def committed(self, node, size, seed):
         data = pattern(size, seed)
@@ -170,8 +169,8 @@ class TestCluster(base.FunctionalTest):
         self.assertEqual([], self.segments(before_first))
         for node in victims:
             node.stop(signal.SIGKILL)
-            # The other tests want every node, also if this one fails.
-            self.addCleanup(self.restarted, node)
+        # The other tests want every node, also if this one fails.
+        self.addCleanup(self.restarted, *victims)
         killed_at = time.monotonic()
         uploads = (before_first, between, before_manifest)
 
@@ -188,8 +187,7 @@ class TestCluster(base.FunctionalTest):
                       'and removed its partial data', first.read_log())
         self.assertServed(committed, [first])
 
-        for node in victims:
-            self.restarted(node)
+        self.restarted(*victims)
         self.assertServed(committed, self.nodes)
         for image_id in uploads:
             self.assertEqual(200, self.request(

@@ -51,11 +51,6 @@ class Cluster(fixtures.Fixture):
         self.nodes = self.cluster.nodes
 
 
-def pattern(size, seed):
-    block = hashlib.sha256(seed).digest()
-    return (block * (size // len(block) + 1))[:size]
-
-
 def chunk(data):
     """``data`` as one chunk of the chunked transfer coding."""
     return b'%x\r\n%s\r\n' % (len(data), data)
@@ -118,11 +113,11 @@ class TestCluster(base.FunctionalTest):
                       lambda: self.status(image_id) == 'saving')
         return image_id, sock
 
-    def deleted_mid_upload(self, uploader, deleter, seed):
+    def deleted_mid_upload(self, uploader, deleter):
         """An upload through ``uploader`` paused after its first segment,
         then its image deleted through ``deleter``."""
-        image_id, sock = self.paused_upload(uploader, pattern(
-            MiB + MiB // 2, seed))
+        image_id, sock = self.paused_upload(uploader,
+                                            os.urandom(MiB + MiB // 2))
         self.wait_for('no segment', lambda: self.segments(image_id))
         self.assertEqual(200, self.request(
             'DELETE', '/v1/images/%s' % image_id, api=deleter).status)
@@ -132,8 +127,8 @@ class TestCluster(base.FunctionalTest):
     def restarted(*nodes):
         cluster.start_all([node for node in nodes if not node.running()])
 
-    def committed(self, node, size, seed):
-        data = pattern(size, seed)
+    def committed(self, node, size):
+        data = os.urandom(size)
         resp = self.create(body=data, api=node)
         self.assertEqual(201, resp.status, resp)
         return resp.json['image']['id'], hashlib.sha256(data).hexdigest()
@@ -151,18 +146,18 @@ class TestCluster(base.FunctionalTest):
 
     def test_nodes_killed_mid_upload_leave_nothing(self):
         first, victims = self.nodes[0], self.nodes[1:]
-        committed = [self.committed(victims[0], 200, b'small'),
-                     self.committed(victims[1], 3 * MiB + 5, b'large')]
+        committed = [self.committed(victims[0], 200),
+                     self.committed(victims[1], 3 * MiB + 5)]
         # Each victim holds an upload at one point: the first segment
         # being written, one segment written and the second being
         # written, all segments written and the manifest not (a chunked
         # body is only known to end at its last chunk).
-        before_first, _ = self.paused_upload(victims[0], pattern(
-            MiB // 2, b'a'))
-        between, _ = self.paused_upload(victims[1], pattern(
-            MiB + MiB // 2, b'b'))
-        before_manifest, _ = self.paused_upload(victims[2], pattern(
-            2 * MiB, b'c'))
+        before_first, _ = self.paused_upload(victims[0],
+                                             os.urandom(MiB // 2))
+        between, _ = self.paused_upload(victims[1],
+                                        os.urandom(MiB + MiB // 2))
+        before_manifest, _ = self.paused_upload(victims[2],
+                                                os.urandom(2 * MiB))
         self.wait_for('segments never written', lambda: (
             len(self.segments(between)), len(self.segments(
                 before_manifest))) == (1, 2))
@@ -195,8 +190,7 @@ class TestCluster(base.FunctionalTest):
         self.assertEqual([], self.cluster.orphans())
 
     def test_deletion_stops_an_upload_early(self):
-        image_id, sock = self.deleted_mid_upload(self.nodes[2],
-                                                 self.nodes[3], b'd')
+        image_id, sock = self.deleted_mid_upload(self.nodes[2], self.nodes[3])
         deleted_at = time.monotonic()
         # The client sends nothing more; the answer comes by the next
         # lease renewal (every LEASE / 4 s), not at the end of the body.
@@ -214,9 +208,8 @@ class TestCluster(base.FunctionalTest):
         # learns of the deletion. A live node removes that one once the
         # dead upload's lease expired.
         uploader = self.nodes[1]
-        image_id, sock = self.deleted_mid_upload(uploader, self.nodes[0],
-                                                 b'e')
-        sock.sendall(chunk(pattern(MiB, b'f')))
+        image_id, sock = self.deleted_mid_upload(uploader, self.nodes[0])
+        sock.sendall(chunk(os.urandom(MiB)))
         # Usually the segment is written first; if the renewal came
         # first, the upload stopped and cleaned up itself (412).
         sock.setblocking(False)
@@ -235,7 +228,7 @@ class TestCluster(base.FunctionalTest):
 
     def test_download_cut_by_deletion_is_not_corruption(self):
         server_node, deleter = self.nodes[1], self.nodes[0]
-        image_id, _ = self.committed(deleter, 32 * MiB, b'download')
+        image_id, _ = self.committed(deleter, 32 * MiB)
         sock = socket.socket()
         self.addCleanup(sock.close)
         # A small window: the node (and Swift behind it) cannot send far
@@ -266,7 +259,7 @@ class TestCluster(base.FunctionalTest):
         # Runs last (alphabetical): every node has uploaded, failed and
         # recovered by now. Neither the Swift key nor a token it got
         # for it is logged, debug on.
-        self.committed(self.nodes[3], 2 * MiB, b'secret')
+        self.committed(self.nodes[3], 2 * MiB)
         conn = self.cluster.swift_connection()
         _url, token = conn.get_auth()
         conn.close()

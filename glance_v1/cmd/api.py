@@ -51,7 +51,7 @@ def _recover_uploads():
     try:
         recovery.recover_abandoned_uploads(registry_api.get_registry())
     except Exception:
-        # Serving matters more; the scrubber retries.
+        # Serving matters more; the serving processes retry.
         LOG.exception('Cannot look for abandoned uploads')
 
 
@@ -102,10 +102,22 @@ def serve(prog, default_port, argv, uses_database, recovers_uploads=False):
     # With debug on, the options in force (secret ones masked).
     CONF.log_opt_values(LOG, logging.DEBUG)
     prepare(uses_database(), recovers_uploads)
-    server = wsgi.Server(
-        lambda: catch_errors.CatchErrors(config.load_paste_app(prog)),
-        default_port)
-    server.run()
+
+    def load_app():
+        app = catch_errors.CatchErrors(config.load_paste_app(prog))
+        if recovers_uploads:
+            _watch_uploads()
+        return app
+
+    wsgi.Server(load_app, default_port).run()
+
+
+def _watch_uploads():
+    """Every serving process (after the fork) takes its turn at the
+    uploads abandoned by a process or node that died, for as long as it
+    serves: a node's death is recovered by the others."""
+    from glance_v1.image import recovery
+    recovery.watch(registry_api.get_registry())
 
 
 def main(argv=None):

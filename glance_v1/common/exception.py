@@ -133,6 +133,11 @@ class DataCorrupted(GlanceException):
     message = 'Corrupt image data for %(image_id)s'
 
 
+class DataDeleted(GlanceException):
+    """The image was deleted while its bytes were being sent."""
+    message = 'Image %(image_id)s was deleted during its download'
+
+
 class DatabaseUnavailable(ServiceUnavailable):
     message = ('The image registry database is unavailable; '
                'try again later.')

@@ -20,9 +20,12 @@ import os
 
 import xxhash
 
+from glance_v1.common import context
 from glance_v1.common import exception
 from glance_v1.common import threads
 from glance_v1.image import notifier
+from glance_v1.image import status
+from glance_v1.registry import api as registry_api
 
 LOG = logging.getLogger(__name__)
 
@@ -54,6 +57,21 @@ def _hash_file(fd, offset, length, algo, buf, cancelled):
         offset += n
         length -= n
     return hasher.hexdigest()
+
+
+def _deleted(image_id):
+    """Whether the registry says ``image_id`` was deleted (False when it
+    cannot tell)."""
+    try:
+        image = registry_api.get_registry().image_get(
+            context.admin_context(), image_id)
+    except exception.NotFound:
+        return True
+    except Exception as e:
+        LOG.warning('Cannot tell whether image %s was deleted: %s',
+                    image_id, e)
+        return False
+    return image['status'] in (status.DELETED, status.PENDING_DELETE)
 
 
 class Download:
@@ -150,6 +168,13 @@ class Download:
 
     def _check_length(self, length):
         if length < self.expected:
+            if _deleted(self.image['id']):
+                # Its data went with it: the end of the download, not
+                # damage to report.
+                LOG.info('Download of image %s ended at %d of %d bytes: '
+                         'the image was deleted meanwhile',
+                         self.image['id'], length, self.expected)
+                raise exception.DataDeleted(image_id=self.image['id'])
             LOG.error('Corrupt image download: %s has %d of %d bytes',
                       self.image['id'], length, self.expected)
             raise exception.DataCorrupted(image_id=self.image['id'])

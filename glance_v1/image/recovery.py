@@ -1,28 +1,38 @@
 """Uploads abandoned by a process that died (decisions "further" 2).
 
 While an upload runs, its image records who writes it (``upload_owner``:
-boot id, pid and start time of the process) and renews a lease
-(``upload_heartbeat``) every quarter of ``upload_lease_time``. An image
-in ``saving`` is abandoned when
+node name, boot id, PID namespace, pid and start time of the process) and
+renews a lease (``upload_heartbeat``) every quarter of
+``upload_lease_time``. An image in ``saving`` is abandoned when
 
-* its writer ran on this host since this boot and is gone (checked at
-  once: the pid no longer runs, or runs another program started later);
-  a writer of this host that still runs is never judged by its lease, or
+* its writer ran on this node (same name, boot and PID namespace) and is
+  gone (checked at once: the pid no longer runs, or runs another program
+  started later); a writer of this node that still runs is never judged
+  by its lease, or
 * its writer ran elsewhere (or before a reboot) and its lease is older
   than ``upload_lease_time``: it died with its node, or hangs.
 
 An upload that is alive on any node is never taken for abandoned while it
-renews its lease. Abandoned images are turned ``killed`` and the store's
-staged partial data of them is removed; glance-api does this at start-up
-and glance-scrubber on every pass. Under mod_wsgi or uWSGI, where a daemon
-restarted mid-upload (request timeout, crash) is replaced without any
-glance-api start-up, each process of the application does it when it
-loads and then every half ``upload_lease_time`` (``watch``).
+renews its lease; one that finds at a renewal that its image was deleted
+(or given up for abandoned) stops there (``Lease.lost``). Abandoned images
+are turned ``killed`` by a guarded update (from ``saving``: of several
+processes racing, one wins) and the winner removes the partial data the
+stores hold under the image's id; the same is done for images deleted
+while their upload ran, once that upload is abandoned (its writer may have
+written more after the DELETE removed the rest, then died before it
+learnt of the deletion). Every process serving the API does this
+when it starts and then every ``upload_lease_time / 8`` to ``/ 4`` seconds
+(``watch``; random, so the nodes of a cluster take turns): an upload whose
+node died is killed and cleaned within ``upload_lease_time * 1.25`` after
+its last renewal, plus the time of one pass and any clock difference
+between the nodes. glance-scrubber does it on every pass too.
 """
 
 import datetime
 import logging
 import os
+import random
+import socket
 import threading
 import time
 
@@ -42,6 +52,14 @@ recovery_opts = [
                     '(which renews its lease every quarter of this). '
                     'Needs clocks of all API nodes in sync to well under '
                     'this.'),
+    cfg.StrOpt('host', default=socket.gethostname(),
+               sample_default='<hostname>',
+               help='Name of this node, recorded as the writer of its '
+                    'uploads: uploads written on this node (same name, '
+                    'boot and PID namespace) are judged dead as soon as '
+                    'their process is, those of other nodes by their '
+                    'lease. Nodes sharing a machine must have distinct '
+                    'names unless they share their processes too.'),
 ]
 
 CONF = cfg.CONF
@@ -74,35 +92,55 @@ def _start_time(pid):
     return stat.rsplit(')', 1)[1].split()[19]
 
 
+def _pid_namespace():
+    try:
+        return str(os.stat('/proc/self/ns/pid').st_ino)
+    except OSError:
+        return '0'
+
+
+def _node():
+    """This node: its name, boot and PID namespace (the pids of one node
+    are those of one namespace)."""
+    return '%s:%s:%s' % (CONF.host.replace(':', '_'),
+                         _boot_id() or 'unknown', _pid_namespace())
+
+
 def owner_token():
-    """Identifies this process on this host for this boot."""
+    """Identifies this process on this node for this boot."""
     pid = os.getpid()
-    return '%s:%d:%s' % (_boot_id() or 'unknown', pid,
-                         _start_time(pid) or '0')
+    return '%s:%d:%s' % (_node(), pid, _start_time(pid) or '0')
 
 
 def _writer_alive(token):
-    """True or False for a writer of this host and boot (its pid still
-    runs the same process, or not); None when not ours to judge."""
+    """True or False for a writer of this node (its pid still runs the
+    same process, or not); None when not ours to judge."""
     try:
-        boot_id, pid, start = token.split(':')
+        node, pid, start = token.rsplit(':', 2)
         pid = int(pid)
     except (AttributeError, ValueError):
         return None
-    mine = _boot_id()
-    if mine is None or boot_id != mine:
+    if node != _node() or _boot_id() is None:
         return None
     return _start_time(pid) == start
 
 
 class Lease:
     """Renews the upload lease of ``image_id`` while the ``with`` block
-    runs (in a thread; a green one under eventlet)."""
+    runs (in a thread; a green one under eventlet).
 
-    def __init__(self, ctx, registry, image_id):
+    A renewal that finds the image deleted, or no longer ``saving``
+    (killed as abandoned), sets ``lost`` and calls ``on_lost()``: the
+    upload is to stop and remove what it wrote, not to go on for as long
+    as the client sends.
+    """
+
+    def __init__(self, ctx, registry, image_id, on_lost=None):
         self.ctx = ctx
         self.registry = registry
         self.image_id = image_id
+        self.on_lost = on_lost
+        self.lost = False
         self._stop = threading.Event()
         self._thread = None
 
@@ -124,7 +162,18 @@ class Lease:
                             self.image_id, e)
                 if isinstance(e, (exception.NotFound,
                                   exception.StateConflict)):
+                    self.lost = True
+                    if self.on_lost is not None:
+                        self.on_lost()
                     return
+
+    def guard(self, chunks):
+        """``chunks`` until the lease is lost; then the image is gone
+        (412)."""
+        for chunk in chunks:
+            if self.lost:
+                raise gone_error(self.image_id)
+            yield chunk
 
     def __enter__(self):
         self._thread = threading.Thread(target=self._run, daemon=True,
@@ -137,6 +186,14 @@ class Lease:
         self._thread.join()
 
 
+def gone_error(image_id):
+    """What the uploader of ``image_id`` is told when it was deleted (or
+    killed as abandoned) during its upload."""
+    return exception.PreconditionFailed(
+        'Image %s could not be found after upload. The image may have '
+        'been deleted during the upload.' % image_id)
+
+
 def _abandoned(image, now):
     alive = _writer_alive(image.get('upload_owner'))
     if alive is not None:
@@ -146,11 +203,10 @@ def _abandoned(image, now):
         (now - last).total_seconds() > CONF.upload_lease_time
 
 
-def _saving_images(registry, ctx):
+def _images(registry, ctx, filters):
     marker = None
     while True:
-        page = registry.image_list(ctx, {'status': status.SAVING,
-                                         'is_public': None},
+        page = registry.image_list(ctx, dict(filters, is_public=None),
                                    marker=marker, limit=_PAGE,
                                    sort_key='created_at', sort_dir='asc')
         yield from page
@@ -159,14 +215,37 @@ def _saving_images(registry, ctx):
         marker = page[-1]['id']
 
 
+def _deleted_while_saving(registry, ctx, now):
+    """Images deleted lately while (or just after) being uploaded: their
+    writer may have written more after the DELETE removed what it had
+    written, and died before it learnt of the deletion."""
+    lease = CONF.upload_lease_time
+    since = now - datetime.timedelta(seconds=3 * lease)
+    # changes-since lists deleted images too.
+    for image in _images(registry, ctx, {'status': status.DELETED,
+                                         'changes-since': since}):
+        beat = image.get('upload_heartbeat')
+        if beat is not None and image.get('deleted_at') is not None and \
+                (image['deleted_at'] - beat).total_seconds() < lease:
+            yield image
+
+
 def discard_staged(image_id):
-    """Remove partial data of ``image_id`` from every enabled store."""
+    """Remove the data an upload of ``image_id`` that never committed may
+    have left in any enabled store (stores name all of it after the
+    image). Tries every store; raises the first failure."""
+    failure = None
     for name in CONF.glance_store.stores:
         try:
-            store = store_api.get_store(name)
+            store_api.get_store(name).discard_staged(image_id)
         except exception.UnknownScheme:
             continue
-        store.discard_staged(image_id)
+        except Exception as e:
+            LOG.warning('Cannot remove partial data of image %s from the '
+                        '%s store: %s', image_id, name, e)
+            failure = failure or e
+    if failure is not None:
+        raise failure
 
 
 def recover_abandoned_uploads(registry):
@@ -175,7 +254,7 @@ def recover_abandoned_uploads(registry):
     ctx = context.admin_context()
     now = _utcnow()
     killed = []
-    for image in _saving_images(registry, ctx):
+    for image in _images(registry, ctx, {'status': status.SAVING}):
         if not _abandoned(image, now):
             continue
         try:
@@ -183,17 +262,43 @@ def recover_abandoned_uploads(registry):
                                   {'status': status.KILLED},
                                   from_state=status.SAVING)
         except (exception.StateConflict, exception.NotFound):
+            # Another process recovered it first, or the upload ended.
             continue
-        discard_staged(image['id'])
-        LOG.warning('Image %s was left in saving by a process that died; '
-                    'killed it and removed its partial data', image['id'])
+        try:
+            discard_staged(image['id'])
+        except Exception:
+            # Deleting the killed image tries again.
+            LOG.warning('Image %s was left in saving by a process that '
+                        'died; killed it, but some of its partial data '
+                        'remains', image['id'])
+        else:
+            LOG.warning('Image %s was left in saving by a process that '
+                        'died; killed it and removed its partial data',
+                        image['id'])
         killed.append(image['id'])
+    for image in _deleted_while_saving(registry, ctx, now):
+        # Once its writer is surely stopped; a few passes do this again
+        # (nothing records it done), finding nothing more.
+        if _abandoned(image, now):
+            try:
+                discard_staged(image['id'])
+            except Exception:
+                # Logged; the next pass retries.
+                continue
     return killed
 
 
+_watching = set()
+
+
 def watch(registry):
-    """Recover abandoned uploads now and then every half lease time, in a
-    daemon thread, for as long as the process lives."""
+    """Recover abandoned uploads now and then every eighth to quarter
+    lease time, in a daemon thread, for as long as the process lives
+    (once per process)."""
+    if os.getpid() in _watching:
+        return
+    _watching.add(os.getpid())
+
     def run():
         while True:
             try:
@@ -201,6 +306,7 @@ def watch(registry):
             except Exception:
                 # The next pass retries.
                 LOG.exception('Cannot look for abandoned uploads')
-            time.sleep(CONF.upload_lease_time / 2.0)
+            time.sleep(CONF.upload_lease_time / 4.0 *
+                      random.uniform(0.5, 1.0))
 
     threading.Thread(target=run, daemon=True, name='upload-recovery').start()

@@ -14,6 +14,7 @@ from glance_v1.image import download
 from glance_v1.image import notifier
 from glance_v1.image import protections
 from glance_v1.image import quota
+from glance_v1.image import recovery
 from glance_v1.image import sources
 from glance_v1.image import status
 from glance_v1.image import upload
@@ -377,12 +378,30 @@ class ImageService:
             for loc in image['location_data']:
                 if loc['status'] == 'active':
                     self._delete_data(loc['url'])
+            if original == status.KILLED:
+                # Its upload never committed: what the stores hold of it
+                # is found by its id, not by a location.
+                recovery.discard_staged(image_id)
         except Exception:
             self.registry.image_update(ctx, image_id, {'status': original})
             raise
+        if original == status.SAVING:
+            self._discard_upload(image_id)
         image = self.registry.image_destroy(ctx, image_id)
         notifier.info(ctx, 'image.delete', image)
         return image
+
+    @staticmethod
+    def _discard_upload(image_id):
+        """The data of an upload in progress: a live writer stops at its
+        next lease renewal and removes what it wrote, this removes what a
+        writer that died left. A failure is not undone by restoring the
+        image: its live writer would stop all the same."""
+        try:
+            recovery.discard_staged(image_id)
+        except Exception as e:
+            LOG.error('Image %s deleted during its upload; some of its '
+                      'partial data remains: %s', image_id, e)
 
     @staticmethod
     def _delete_data(url):

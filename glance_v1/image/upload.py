@@ -250,6 +250,7 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
                 % (declared_checksum, md5))
         inspector.finish()
 
+    lease = None
     try:
         store = (store_api.get_store(store_name) if store_name
                  else store_api.default_store())
@@ -258,21 +259,32 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
             hashing = _Ring(reader, limit, limit_error, store.borrows_chunks)
         else:
             hashing = _Hashing(_chunks(body, limit, limit_error))
+        # A deletion seen at a lease renewal stops the upload there; a
+        # read waiting for the client is cut short too.
+        lease = recovery.Lease(ctx, registry, image_id,
+                               on_lost=reader.cancel if reader else None)
         # The store may use a known length to choose how to write (Swift:
         # one object or segments); verify() still checks the declared size.
         try:
-            with recovery.Lease(ctx, registry, image_id):
-                location, size = store.add(image_id,
-                                           inspector.watch(hashing),
-                                           declared_size or body.length,
-                                           verify)
+            with lease:
+                location, size = store.add(
+                    image_id, lease.guard(inspector.watch(hashing)),
+                    declared_size or body.length, verify)
         finally:
             hashing.close()
-    except exception.GlanceException as e:
-        kill(ctx, registry, image_id)
-        notifier.error(ctx, 'image.upload', str(e))
-        raise e
-    except Exception:
+    except Exception as e:
+        if (lease is not None and lease.lost) or \
+                _deleted(ctx, registry, image_id):
+            # The store removed what it wrote; the image is not ours to
+            # kill any more. (A deletion may also be what broke the
+            # upload: it removes what the upload staged.)
+            error = recovery.gone_error(image_id)
+            notifier.error(ctx, 'image.upload', str(error))
+            raise error from e
+        if isinstance(e, exception.GlanceException):
+            kill(ctx, registry, image_id)
+            notifier.error(ctx, 'image.upload', str(e))
+            raise e
         LOG.exception('Failed to upload image %s', image_id)
         kill(ctx, registry, image_id)
         message = 'Failed to upload image %s' % image_id
@@ -290,9 +302,7 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
                                        from_state=status.SAVING)
     except (exception.StateConflict, exception.NotFound):
         _delete_data(store, location)
-        raise exception.PreconditionFailed(
-            'Image %s could not be found after upload. The image may have '
-            'been deleted during the upload.' % image_id)
+        raise recovery.gone_error(image_id)
     except exception.NotAuthenticated:
         _delete_data(store, location)
         raise
@@ -303,6 +313,17 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
     for event_type in ('image.upload', 'image.activate', 'image.update'):
         notifier.info(ctx, event_type, active)
     return active
+
+
+def _deleted(ctx, registry, image_id):
+    try:
+        image = registry.image_get(ctx, image_id)
+    except exception.NotFound:
+        return True
+    except Exception:
+        # Unknown: the failure is reported as it is.
+        return False
+    return image['status'] in (status.DELETED, status.PENDING_DELETE)
 
 
 def kill(ctx, registry, image_id, from_state=status.SAVING):

@@ -6,7 +6,9 @@ segments of ``swift_store_large_object_chunk_size`` into
 ``<container>_segments`` under ``<image id>/<upload nonce>/`` and made
 visible by a Static Large Object manifest at ``<container>/<image id>``,
 which is written only after ``verify`` passed. Every failure removes what
-the upload wrote, so no object and no segment outlives a failed upload.
+the upload wrote, so no object and no segment outlives a failed upload;
+what a writer that died left behind is all named after the image, for
+``discard_staged`` to find.
 
 Locations name the cluster and the object, never the credentials: those
 are read from the configuration on every use, so rotating the key needs no
@@ -153,8 +155,10 @@ class _Download:
                     return
                 except Exception as e:
                     if retries <= 0:
-                        LOG.error('Download of %s from Swift broke: %s',
-                                  self.obj, self.store._scrub(str(e)))
+                        # The download then ends short: the image layer
+                        # tells a deletion from damage.
+                        LOG.warning('Download of %s from Swift broke: %s',
+                                    self.obj, self.store._scrub(str(e)))
                         return
                     retries -= 1
                     self.close()
@@ -503,14 +507,34 @@ class SwiftStore(base.Store):
             self._delete_segments(obj)
 
     def _delete_segments(self, image_id):
+        for name in self._segment_names(image_id):
+            self._remove(self.segments, name)
+
+    def _segment_names(self, image_id):
+        """Every segment of every upload of ``image_id``: they are all
+        named ``<image id>/<upload nonce>/<number>``."""
         try:
             _h, listing = self._call('get_container', self.segments,
                                      prefix=image_id + '/',
                                      full_listing=True)
         except exception.NotFound:
-            return
-        for item in listing:
-            self._remove(self.segments, item['name'])
+            return []
+        return [item['name'] for item in listing]
+
+    def discard_staged(self, image_id):
+        """Remove what an upload of ``image_id`` that never committed
+        left: its object or manifest (written, but never recorded as the
+        image's location) and all its segments. Raises if any of it
+        stays."""
+        self._discard(self.container, image_id)
+        for name in self._segment_names(image_id):
+            self._discard(self.segments, name)
+
+    def _discard(self, container, name):
+        try:
+            self._call('delete_object', container, name)
+        except exception.NotFound:
+            pass
 
     def objects(self):
         """Names in the image and segment containers (for operators and

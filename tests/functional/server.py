@@ -6,7 +6,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,9 @@ import testtools
 
 from tests import db
 from tests.functional import launchers
+# The cluster tool's own, shared with the tests' servers.
+from tools.cluster import free_port
+from tools.cluster import write_conf
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -82,21 +84,6 @@ def swift_connection(settings):
     from swiftclient import client
     return client.Connection(settings['auth_address'], settings['user'],
                              settings['key'], auth_version='1', retries=1)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def write_conf(path, sections):
-    with open(path, 'w') as f:
-        for section, options in sections.items():
-            f.write('[%s]\n' % section)
-            for key, value in options.items():
-                f.write('%s = %s\n' % (key, value))
-            f.write('\n')
 
 
 def registry_mode():

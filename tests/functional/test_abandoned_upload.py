@@ -79,3 +79,36 @@ class TestAbandonedUpload(base.FunctionalTest):
         self.assertIn(b'200 OK', reply)
         self.assertEqual('active', self.image_status(image_id))
         self.assertEqual([], self.staged(staging, image_id))
+
+    @server.eventlet_only(
+        "kills glance-api's own process (under Apache its daemons outlive "
+        'it)')
+    def test_upload_of_a_dead_node_is_recovered_by_a_live_one(self):
+        # Two nodes as on two machines (their own host names): the live
+        # one kills and cleans the dead one's upload once its lease
+        # expired (4 s) and within a quarter lease more (plus a pass),
+        # with no restart and no scrubber.
+        conf = dict(self.conf, DEFAULT=dict(self.conf['DEFAULT'],
+                                            upload_lease_time=4))
+        live = self.useFixture(server.ApiServer(
+            state_dir=self.api.state_dir,
+            conf=dict(conf, DEFAULT=dict(conf['DEFAULT'], host='live'))))
+        dead = self.useFixture(server.ApiServer(
+            state_dir=self.api.state_dir,
+            conf=dict(conf, DEFAULT=dict(conf['DEFAULT'], host='dead'))))
+        self.api.stop()
+        image_id, sock, staging = self.start_upload(dead)
+        dead.stop(signal.SIGKILL)
+        sock.close()
+        killed_at = time.monotonic()
+        deadline = killed_at + 4 * 1.25 + 3
+        def status():
+            return self.request('HEAD', '/v1/images/%s' % image_id,
+                                api=live).header('x-image-meta-status')
+        while status() == 'saving':
+            self.assertLess(time.monotonic(), deadline, 'still saving')
+            time.sleep(0.1)
+        self.assertEqual('killed', status())
+        self.assertEqual([], self.staged(staging, image_id))
+        self.assertIn('left in saving by a process that died',
+                      live.read_log())

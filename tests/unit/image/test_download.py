@@ -2,6 +2,7 @@
 chunk held back until both are known, as chunks or as spans of a file."""
 
 import hashlib
+import logging
 import os
 from unittest import mock
 
@@ -159,3 +160,36 @@ class TestSpans(base.TestCase):
         chunks.close()
         _, spans = self.spans(loc, 3000, sha(data))
         self.assertEqual([(0, 2000), (2000, 1000)], list(spans))
+
+
+class TestCutByDeletion(base.DatabaseTestCase):
+    """A download whose data went away with its image ends short, and
+    says so; only data short of a live image is called corrupt."""
+
+    def short_download(self, image):
+        dl = download.Download(iter([b'abc']), image, 10, None, None)
+        with mock.patch.object(download.notifier, 'sent'):
+            try:
+                return self.assertRaises(exception.GlanceException, list,
+                                         dl)
+            finally:
+                dl.close()
+
+    def test_deleted_image_is_not_corrupt(self):
+        ctx = base.admin_ctx()
+        image = self.registry.image_create(ctx, {'status': 'active',
+                                                 'size': 10})
+        logged = self.useFixture(fixtures.FakeLogger(
+            name=download.__name__, level=logging.DEBUG,
+            format='%(levelname)s %(message)s'))
+        self.assertIsInstance(self.short_download(image),
+                              exception.DataCorrupted)
+        self.assertIn('ERROR Corrupt image download', logged.output)
+        self.registry.image_destroy(ctx, image['id'])
+        logged.reset_output()
+        self.assertIsInstance(self.short_download(image),
+                              exception.DataDeleted)
+        self.assertIn('INFO Download of image %s ended at 3 of 10 bytes: '
+                      'the image was deleted meanwhile' % image['id'],
+                      logged.output)
+        self.assertNotIn('ERROR', logged.output)

@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 import threading
+from unittest import mock
 
 from glance_v1.image import recovery
+from glance_v1.image import service
 from glance_v1.image import upload
 from glance_v1 import store as store_api
 from tests import base
@@ -19,7 +21,7 @@ def _dead_token():
     proc = subprocess.Popen([sys.executable, '-c',
                              'import sys; sys.stdin.read()'],
                             stdin=subprocess.PIPE)
-    token = '%s:%d:%s' % (recovery._boot_id(), proc.pid,
+    token = '%s:%d:%s' % (recovery._node(), proc.pid,
                           recovery._start_time(proc.pid))
     proc.communicate(b'')
     return token
@@ -67,11 +69,22 @@ class TestRecovery(base.StoreTestCase):
     def test_dead_process_of_this_host(self):
         self.assertFalse(recovery._writer_alive(_dead_token()))
 
-    def test_other_hosts_are_not_judged(self):
-        token = recovery.owner_token().split(':', 1)[1]
-        self.assertIsNone(recovery._writer_alive('other-boot:' + token))
-        self.assertIsNone(recovery._writer_alive(None))
-        self.assertIsNone(recovery._writer_alive('garbage'))
+    def test_other_nodes_are_not_judged(self):
+        host, boot, pidns, rest = recovery.owner_token().split(':', 3)
+        for token in ('other-host:%s:%s:%s' % (boot, pidns, rest),
+                      '%s:other-boot:%s:%s' % (host, pidns, rest),
+                      '%s:%s:1:%s' % (host, boot, rest),
+                      # Written before nodes had names.
+                      '%s:%s' % (boot, rest), None, 'garbage'):
+            self.assertIsNone(recovery._writer_alive(token), token)
+
+    def test_node_name_is_the_host_option(self):
+        self.assertTrue(recovery.owner_token().startswith(
+            recovery.CONF.host + ':'))
+        dead = _dead_token()
+        self.conf.config(host='another-node')
+        # A dead process of another node is judged by its lease.
+        self.assertIsNone(recovery._writer_alive(dead))
 
     def test_dead_writer_is_killed_and_staged_data_removed(self):
         image_id, staged = self.saving(_dead_token())
@@ -126,3 +139,48 @@ class TestRecovery(base.StoreTestCase):
         self.assertGreater(second['upload_heartbeat'],
                            first['upload_heartbeat'])
         self.assertEqual('active', self.status(image['id']))
+
+    def test_discard_failure_still_kills_and_deleting_retries(self):
+        image_id, staged = self.saving(_dead_token())
+        failing = self.patch_discard(OSError('store down'))
+        self.assertEqual([image_id],
+                         recovery.recover_abandoned_uploads(self.registry))
+        self.assertEqual('killed', self.status(image_id))
+        self.assertTrue(os.path.exists(staged))
+        # Deleting the killed image removes what recovery could not;
+        # while the store fails, the image stays (503).
+        images = service.ImageService(self.registry)
+        self.assertRaises(OSError, images.delete, self.admin, image_id)
+        self.assertEqual('killed', self.status(image_id))
+        failing.stop()
+        images.delete(self.admin, image_id)
+        self.assertEqual('deleted', self.status(image_id))
+        self.assertFalse(os.path.exists(staged))
+
+    def patch_discard(self, error):
+        patcher = mock.patch.object(type(self.store), 'discard_staged',
+                                    side_effect=error)
+        patcher.start()
+        self.addCleanup(mock.patch.stopall)
+        return patcher
+
+    def test_deleting_a_saving_image_discards_what_its_writer_left(self):
+        image_id, staged = self.saving(_dead_token())
+        service.ImageService(self.registry).delete(self.admin, image_id)
+        self.assertEqual('deleted', self.status(image_id))
+        self.assertFalse(os.path.exists(staged))
+
+    def test_data_written_after_a_delete_by_a_writer_that_died(self):
+        # The DELETE removed what the writer had written; the writer
+        # wrote more before it died, unaware of the deletion.
+        self.conf.config(upload_lease_time=60)
+        dead, dead_staged = self.saving(_dead_token())
+        alive, alive_staged = self.saving('other-node:b:1:1:1')
+        for image_id in (dead, alive):
+            self.registry.image_destroy(self.admin, image_id)
+        self.assertEqual([], recovery.recover_abandoned_uploads(
+            self.registry))
+        self.assertFalse(os.path.exists(dead_staged))
+        # Another node's writer, within its lease, still cleans up
+        # itself.
+        self.assertTrue(os.path.exists(alive_staged))

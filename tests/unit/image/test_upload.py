@@ -2,6 +2,7 @@
 
 import io
 import os
+import time
 
 from glance_v1.common import exception
 from glance_v1.image import upload
@@ -71,6 +72,29 @@ class TestUpload(base.DatabaseTestCase):
                                                         during=delete)))
         self.assertIn('could not be found after upload', str(error))
         self.assertEqual([], self.files())
+
+    def test_deletion_stops_the_upload_at_the_next_renewal(self):
+        # The lease is renewed every second; the client would take 100 s
+        # to send everything.
+        self.conf.config(upload_lease_time=4)
+        total = 4096 * 2000
+        registry, ctx, image_id = self.registry, self.ctx, self.image['id']
+
+        class DeletedThenSlow(Stream):
+            def read(self, n):
+                if not self.read_bytes:
+                    registry.image_destroy(ctx, image_id)
+                time.sleep(0.05)
+                return super().read(n)
+
+        stream = DeletedThenSlow(b'z' * total)
+        error = self.assertRaises(
+            exception.PreconditionFailed, upload.upload, self.ctx,
+            self.registry, self.image, self.body(stream, total))
+        self.assertIn('may have been deleted during the upload', str(error))
+        self.assertLess(stream.read_bytes, total // 4)
+        self.assertEqual([], self.files())
+        self.assertEqual('deleted', self.status())
 
     def test_broken_body_kills(self):
         self.assertRaises(exception.ClientDisconnected, upload.upload,

@@ -203,6 +203,34 @@ class SwiftStoreTest(base.TestCase):
         self.assertEqual({'glance': [], 'glance_segments': []},
                          self.everything())
 
+    def test_discard_staged_finds_what_a_dead_writer_left(self):
+        keep, _ = self.store.add('img-kept', self.chunks(3 * MiB), None,
+                                 lambda n: None)
+        before = self.everything()
+
+        # A writer that died after its segments (twice), and one after
+        # its manifest, before the image was recorded as active.
+        def died_after_segments():
+            yield from self.chunks(2 * MiB)
+            raise SystemExit()
+        for _ in range(2):
+            with mock.patch.object(self.store, '_remove'):
+                self.assertRaises(SystemExit, self.store.add, 'img-a',
+                                  died_after_segments(), None,
+                                  lambda n: None)
+        self.store.add('img-b', self.chunks(3 * MiB), None, lambda n: None)
+        self.assertEqual(4, len([n for n in self.everything()[
+            'glance_segments'] if n.startswith('img-a/')]))
+        self.store.discard_staged('img-a')
+        self.store.discard_staged('img-b')
+        self.assertEqual(before, self.everything())
+        self.store.discard_staged('img-never-uploaded')
+        self.account.down = True
+        self.assertRaises(exception.ServiceUnavailable,
+                          self.store.discard_staged, 'img-kept')
+        self.account.down = False
+        self.assertEqual(3 * MiB, self.store.get_size(keep))
+
     def test_swift_failure_mid_segment(self):
         self.account.fail_put = 'img5/'
         e = self.assertRaises(exception.ServiceUnavailable, self.store.add,

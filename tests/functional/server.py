@@ -16,9 +16,8 @@ import testtools
 
 from tests import db
 from tests.functional import launchers
-# The cluster tool's own, shared with the tests' servers.
-from tools.cluster import free_port
-from tools.cluster import write_conf
+from tools.local_servers import free_port
+from tools.local_servers import write_conf
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))

@@ -404,7 +404,15 @@ class FuzzTest(base.FunctionalTest):
             path += b'/' + self.targets['queued'].encode()
         headers = self.identity_headers(admin) + [
             (b'x-image-meta-is_public', b'true'), (name, value)]
-        status, data = self.raw(method, path, headers)
+        try:
+            status, data = self.raw(method, path, headers)
+        except http.client.RemoteDisconnected:
+            # uWSGI's own parser ends a request with a NUL in a header
+            # without an answer: refused before glance_v1, but silently
+            # (doc/deployment.rst, "uWSGI").
+            if server.TEST_SERVER != 'uwsgi' or b'\x00' not in name + value:
+                raise
+            return
         self.assertRefused(status, data, (method, name, value))
 
     @given(method=st.one_of(

@@ -239,7 +239,7 @@ class StaticServer:
                     'error_log %s/nginx.err; worker_rlimit_nofile %d;\n'
                     'events { worker_connections %d; }\n'
                     'http { access_log off; sendfile on; server {\n'
-                    ' listen 127.0.0.1:%d; root %s; } }\n' % (
+                    ' listen 127.0.0.1:%d backlog=4096; root %s; } }\n' % (
                         'user root;\n' if os.geteuid() == 0 else '',
                         workdir, workdir, 2 * connections, connections,
                         self.port, os.path.dirname(path)))
@@ -672,6 +672,28 @@ def with_nginx(path, work, what, measure, connections=256):
         static.stop()
 
 
+def fresh_read_rate(directory, size):
+    """MiB/s of an O_DIRECT read (1 MiB blocks) of a file right after it
+    was written O_DIRECT and fsynced, as the store writes an image: what
+    the disk gives the first download of a new image. On a virtual disk
+    this can be well below the rate of reading the file again later,
+    when the host has it in its own cache."""
+    path = os.path.join(directory, 'fresh-probe')
+    buf = mmap.mmap(-1, BLOCK)
+    buf.write(os.urandom(BLOCK))
+    fd = _open_direct(path)
+    try:
+        for _ in range(size // BLOCK):
+            os.write(fd, buf)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        return cold_read_rate(path, BLOCK, direct=True)
+    finally:
+        os.unlink(path)
+
+
 class ReferenceGlance:
     """The original Glance 15 (tools/reference_glance.py), or ``error``
     telling why it is not there."""
@@ -741,6 +763,8 @@ def run_first(args, work):
     for name, block, direct, advice in options:
         r['disk_' + name + '_mibs'] = median(
             cold_read_rate(src, block, direct, advice) for _ in range(runs))
+    r['disk_fresh_direct_1m_mibs'] = median(
+        fresh_read_rate(work, args.first_image) for _ in range(runs))
 
     print('first download: nginx ...', flush=True)
     r['nginx_warm_mibs'] = with_nginx(
@@ -778,10 +802,12 @@ def run_first(args, work):
 
 def first_rows(r, args):
     ours, ref = r['ours'], r['reference'] or {}
-    rows = [('disk cold read, %s' % name.replace('_', ' '),
+    rows = [('disk read, evicted file, %s' % name.replace('_', ' '),
              '%.0f MiB/s' % r['disk_%s_mibs' % name])
             for name in ('direct_1m', 'direct_8m', 'buffered_1m',
                          'buffered_1m_sequential', 'buffered_4m_sequential')]
+    rows.append(('disk read, file just written, direct 1m',
+                 '%.0f MiB/s' % r['disk_fresh_direct_1m_mibs']))
     if r['nginx_warm_mibs'] is not None:
         rows.append(('nginx sendfile, page cache',
                      '%.0f MiB/s' % r['nginx_warm_mibs']))
@@ -807,9 +833,11 @@ def first_verdicts(r):
             '%.0f vs %.0f MiB/s' % (ours[kind], ref[kind]) if ref
             else r['reference_error'],
             ours[kind] >= ref[kind] if ref else None))
-    checks.append(('GET right after upload >= 0.9 x disk direct read',
-                   '%.0f vs %.0f MiB/s' % (ours['first'], 0.9 * direct),
-                   ours['first'] >= 0.9 * direct))
+    fresh = r['disk_fresh_direct_1m_mibs']
+    checks.append(('GET right after upload >= 0.9 x direct read of a '
+                   'file just written',
+                   '%.0f vs %.0f MiB/s' % (ours['first'], 0.9 * fresh),
+                   ours['first'] >= 0.9 * fresh))
     checks.append(('cold GET >= 0.9 x disk direct read',
                    '%.0f vs %.0f MiB/s' % (ours['cold'], 0.9 * direct),
                    ours['cold'] >= 0.9 * direct))

@@ -7,9 +7,18 @@ reference figures taken in the same run (hash rates, the store disk's
 write+fsync rate, a static file server on the same bytes), prints one
 table with each target's verdict and writes the results as JSON.
 
-    python tools/bench.py            # full run, under 10 minutes
-    python tools/bench.py --quick    # smaller sizes, under 2 minutes
+    python tools/bench.py            # every section, full sizes
+    python tools/bench.py --quick    # smaller sizes
+    python tools/bench.py --sections first,herd
     python tools/bench.py --json out.json
+
+Sections: ``base`` (uploads, downloads, metadata; under 10 minutes),
+``first`` (every kind of download of a fresh 1 GiB image beside the disk,
+nginx and the original Glance 15 from tools/reference_glance.py; about 6
+minutes) and ``herd`` (1,000 clients at 1-8 MiB/s downloading one 64 MiB
+image, against nginx and then glance-api; about 5 minutes). A reference
+that is not installed (nginx, Python 3.6 for Glance 15) is skipped with
+a message and its verdicts print SKIP.
 
 Only loopback traffic; every process started here is stopped here.
 """

@@ -9,6 +9,7 @@ from glance_v1.common import context
 from glance_v1.common import request_json
 from glance_v1.common import wsgi
 from glance_v1 import image_cache
+from glance_v1.image import download
 from glance_v1.image import format_inspector
 from glance_v1.image import listing
 from glance_v1.image import notifier
@@ -55,6 +56,7 @@ def list_api_opts():
             upload.upload_opts, listing.listing_opts, quota.quota_opts,
             protections.protection_opts, notifier.notifier_opts,
             service.delete_opts, service.download_opts,
+            download.verify_opts,
             recovery.recovery_opts,
             image_cache.cache_opts, service.copy_opts, sources.source_opts,
             crypt.crypt_opts))),

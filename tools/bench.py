@@ -7,9 +7,18 @@ reference figures taken in the same run (hash rates, the store disk's
 write+fsync rate, a static file server on the same bytes), prints one
 table with each target's verdict and writes the results as JSON.
 
-    python tools/bench.py            # full run, under 10 minutes
-    python tools/bench.py --quick    # smaller sizes, under 2 minutes
+    python tools/bench.py            # every section, full sizes
+    python tools/bench.py --quick    # smaller sizes
+    python tools/bench.py --sections first,herd
     python tools/bench.py --json out.json
+
+Sections: ``base`` (uploads, downloads, metadata; under 10 minutes),
+``first`` (every kind of download of a fresh 1 GiB image beside the disk,
+nginx and the original Glance 15 from tools/reference_glance.py; about 6
+minutes) and ``herd`` (1,000 clients at 1-8 MiB/s downloading one 64 MiB
+image, against nginx and then glance-api; about 5 minutes). A reference
+that is not installed (nginx, Python 3.6 for Glance 15) is skipped with
+a message and its verdicts print SKIP.
 
 Only loopback traffic; every process started here is stopped here.
 """
@@ -24,6 +33,7 @@ import json
 import mmap
 import os
 import queue
+import resource
 import shutil
 import signal
 import socket
@@ -222,7 +232,7 @@ class _SendfileHandler(http.server.BaseHTTPRequestHandler):
 class StaticServer:
     """nginx from Debian when installed, else a sendfile server."""
 
-    def __init__(self, path, workdir):
+    def __init__(self, path, workdir, connections=256):
         self.path = path
         self.port = free_port()
         self.proc = self.httpd = None
@@ -232,13 +242,16 @@ class StaticServer:
             conf = os.path.join(workdir, 'nginx.conf')
             with open(conf, 'w') as f:
                 f.write(
-                    'daemon off; worker_processes 1; pid %s/nginx.pid;\n'
-                    'error_log %s/nginx.err;\n'
-                    'events { worker_connections 256; }\n'
+                    # As root, its worker would be "nobody", which
+                    # cannot read a private temporary directory.
+                    '%sdaemon off; worker_processes 1; pid %s/nginx.pid;\n'
+                    'error_log %s/nginx.err; worker_rlimit_nofile %d;\n'
+                    'events { worker_connections %d; }\n'
                     'http { access_log off; sendfile on; server {\n'
-                    ' listen 127.0.0.1:%d; root %s; } }\n' % (
-                        workdir, workdir, self.port,
-                        os.path.dirname(path)))
+                    ' listen 127.0.0.1:%d backlog=4096; root %s; } }\n' % (
+                        'user root;\n' if os.geteuid() == 0 else '',
+                        workdir, workdir, 2 * connections, connections,
+                        self.port, os.path.dirname(path)))
             self.proc = subprocess.Popen([nginx, '-c', conf, '-p', workdir],
                                          stderr=subprocess.DEVNULL)
             wait_port(self.port)
@@ -279,7 +292,8 @@ def wait_port(port, timeout=30):
 
 class Api:
 
-    def __init__(self, workdir, workers=0):
+    def __init__(self, workdir, workers=0, extra=''):
+        """``extra``: more [DEFAULT] lines of glance-api.conf."""
         os.makedirs(workdir)
         self.port = free_port()
         self.state = os.path.join(workdir, 'state')
@@ -287,9 +301,9 @@ class Api:
         with open(self.conf, 'w') as f:
             f.write('[DEFAULT]\nbind_host = 127.0.0.1\nbind_port = %d\n'
                     'workers = %d\nstate_path = %s\nimage_size_cap = %d\n'
-                    '[database]\nauto_migrate = true\n'
+                    '%s[database]\nauto_migrate = true\n'
                     '[paste_deploy]\nconfig_file = %s\n' % (
-                        self.port, workers, self.state, 16 * GiB,
+                        self.port, workers, self.state, 16 * GiB, extra,
                         os.path.join(REPO, 'etc', 'glance-api-paste.ini')))
         self.log = open(os.path.join(workdir, 'api.log'), 'ab')
         self.proc = subprocess.Popen(
@@ -325,8 +339,8 @@ def connect(port):
                                       blocksize=BLOCK)
 
 
-def upload(port, path, chunked):
-    """POST the file; return (image id, MiB/s).
+def upload(port, path, chunked, headers=()):
+    """POST the file (with extra ``headers``); return (image id, MiB/s).
 
     The body goes out with sendfile (Content-Length) or one sendmsg per
     chunk, so the client takes as little as it can of the CPUs the server
@@ -338,7 +352,8 @@ def upload(port, path, chunked):
     for name, value in (('x-image-meta-name', 'bench'),
                         ('x-image-meta-disk_format', 'raw'),
                         ('x-image-meta-container_format', 'bare'),
-                        ('Content-Type', 'application/octet-stream')):
+                        ('Content-Type', 'application/octet-stream'),
+                        *dict(headers).items()):
         conn.putheader(name, value)
     if chunked:
         conn.putheader('Transfer-Encoding', 'chunked')
@@ -370,14 +385,14 @@ def upload(port, path, chunked):
     return json.loads(body)['image']['id'], size / MiB / elapsed
 
 
-def download(port, path):
+def download(port, path, headers=None):
     """GET ``path`` and discard it; return (bytes, MiB/s)."""
     conn = connect(port)
     buf = bytearray(BLOCK)
     start = time.perf_counter()
-    conn.request('GET', path)
+    conn.request('GET', path, headers=headers or {})
     resp = conn.getresponse()
-    if resp.status != 200:
+    if resp.status not in (200, 206):
         raise RuntimeError('download %s failed: %d' % (path, resp.status))
     total = 0
     while True:
@@ -469,16 +484,10 @@ def concurrent_downloads(port, path, streams):
 
 # -- the run ------------------------------------------------------------------
 
-def run(args):
-    big = args.small_image
-    huge = args.large_image
-    results = {'config': vars(args), 'started': time.strftime('%FT%T')}
-    work = tempfile.mkdtemp(prefix='glance-bench-', dir=args.workdir)
-    try:
-        results.update(_run(args, work, big, huge))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return results
+def run_base(args, work):
+    """Section "base": uploads, downloads and metadata calls against this
+    machine's own limits."""
+    return _run(args, work, args.small_image, args.large_image)
 
 
 def _run(args, work, big, huge):
@@ -596,9 +605,9 @@ def warm_up(port, work):
     os.unlink(path)
 
 
-def delete(port, image_id):
+def delete(port, image_id, headers=None):
     conn = connect(port)
-    conn.request('DELETE', '/v1/images/%s' % image_id)
+    conn.request('DELETE', '/v1/images/%s' % image_id, headers=headers or {})
     resp = conn.getresponse()
     resp.read()
     conn.close()
@@ -612,6 +621,556 @@ def _count_images(port):
     count = len(json.loads(conn.getresponse().read())['images'])
     conn.close()
     return count
+
+
+# -- section "first": the first download after an upload (issue 17, 1) --------
+
+# The reference's trusted-auth pipeline takes the caller from headers.
+REFERENCE_HEADERS = {'X-Identity-Status': 'Confirmed', 'X-Auth-Token': 'tok',
+                     'X-Tenant-Id': 'bench', 'X-User-Id': 'bench-user',
+                     'X-Roles': 'admin'}
+
+
+def drop_cached(path):
+    """Evict one file from the page cache (its pages must be clean,
+    hence the fsync), leaving the rest of the cache alone."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def cold_read_rate(path, block, direct=False, advice=None):
+    """MiB/s of one front-to-back read of ``path`` from the disk, in
+    ``block`` reads: O_DIRECT (as dd iflag=direct) or through the page
+    cache, with a posix_fadvise ``advice`` if given."""
+    drop_cached(path)
+    size = os.path.getsize(path)
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECT if direct else 0))
+    buf = mmap.mmap(-1, block)
+    try:
+        if advice is not None:
+            os.posix_fadvise(fd, 0, 0, advice)
+        start = time.perf_counter()
+        offset = 0
+        while offset < size:
+            n = os.preadv(fd, [buf], offset)
+            if not n:
+                break
+            offset += n
+        return offset / MiB / (time.perf_counter() - start)
+    finally:
+        os.close(fd)
+        buf.close()
+
+
+def with_nginx(path, work, what, measure, connections=256):
+    """``measure(port, url_path)`` against nginx serving ``path`` from the
+    page cache, or None (and a message) when nginx is not installed."""
+    if not shutil.which('nginx'):
+        print('  nginx not installed: %s is skipped (apt-get install '
+              'nginx-light)' % what, flush=True)
+        return None
+    static = StaticServer(path, work, connections)
+    try:
+        download(static.port, static.url_path)  # into the page cache
+        return measure(static.port, static.url_path)
+    finally:
+        static.stop()
+
+
+def fresh_read_rate(directory, size):
+    """MiB/s of an O_DIRECT read (1 MiB blocks) of a file right after it
+    was written O_DIRECT and fsynced, as the store writes an image: what
+    the disk gives the first download of a new image. On a virtual disk
+    this can be well below the rate of reading the file again later,
+    when the host has it in its own cache."""
+    path = os.path.join(directory, 'fresh-probe')
+    buf = mmap.mmap(-1, BLOCK)
+    buf.write(os.urandom(BLOCK))
+    fd = _open_direct(path)
+    try:
+        for _ in range(size // BLOCK):
+            os.write(fd, buf)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        return cold_read_rate(path, BLOCK, direct=True)
+    finally:
+        os.unlink(path)
+
+
+class ReferenceGlance:
+    """The original Glance 15 (tools/reference_glance.py), or ``error``
+    telling why it is not there."""
+
+    def __init__(self, workdir):
+        self.base = os.path.join(workdir, 'reference-glance')
+        self.port = None
+        self.error = None
+        tool = os.path.join(REPO, 'tools', 'reference_glance.py')
+        done = subprocess.run(
+            [sys.executable, tool, 'start', '--base', self.base],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode:
+            self.error = 'reference Glance did not start: %s' % (
+                done.stderr.strip().splitlines() or ['?'])[-1]
+            return
+        with open(os.path.join(self.base, 'reference.json')) as f:
+            self.port = json.load(f)['ports']['glance-api']
+        self.images = os.path.join(self.base, 'images')
+
+    def stop(self):
+        tool = os.path.join(REPO, 'tools', 'reference_glance.py')
+        subprocess.run([sys.executable, tool, 'stop', '--base', self.base],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def download_kinds(port, src, images, runs, headers=None):
+    """For each of ``runs`` fresh uploads of ``src`` (its file lands in
+    ``images``): the first GET right after the upload, the same GET
+    again (page cache), a Range of half the image (page cache) and a GET
+    after the file was evicted from the cache. Medians in MiB/s."""
+    size = os.path.getsize(src)
+    rates = {'first': [], 'warm': [], 'range': [], 'cold': []}
+    for _ in range(runs):
+        image_id, _ = upload(port, src, chunked=False,
+                             headers=headers or ())
+        path = '/v1/images/%s' % image_id
+        rates['first'].append(download(port, path, headers)[1])
+        rates['warm'].append(download(port, path, headers)[1])
+        ranged = dict(headers or {}, Range='bytes=%d-%d' % (
+            size // 4, size // 4 + size // 2 - 1))
+        rates['range'].append(download(port, path, ranged)[1])
+        drop_cached(os.path.join(images, image_id))
+        rates['cold'].append(download(port, path, headers)[1])
+        delete(port, image_id, headers)
+    return {kind: median(values) for kind, values in rates.items()}, rates
+
+
+def run_first(args, work):
+    """Section "first": every kind of download of a ``first_image``
+    beside the disk's own read rates, nginx's sendfile rate and the
+    original Glance in the same run."""
+    r = {}
+    runs = args.runs
+    src = os.path.join(work, 'first.bin')
+    make_file(src, args.first_image)
+    print('first download: disk read rates ...', flush=True)
+    # The options for a cold read, without HTTP: what the disk gives
+    # O_DIRECT, and through the page cache with and without advice.
+    options = (('direct_1m', MiB, True, None),
+               ('direct_8m', 8 * MiB, True, None),
+               ('buffered_1m', MiB, False, None),
+               ('buffered_1m_sequential', MiB, False,
+                os.POSIX_FADV_SEQUENTIAL),
+               ('buffered_4m_sequential', 4 * MiB, False,
+                os.POSIX_FADV_SEQUENTIAL))
+    for name, block, direct, advice in options:
+        r['disk_' + name + '_mibs'] = median(
+            cold_read_rate(src, block, direct, advice) for _ in range(runs))
+    r['disk_fresh_direct_1m_mibs'] = median(
+        fresh_read_rate(work, args.first_image) for _ in range(runs))
+
+    print('first download: nginx ...', flush=True)
+    r['nginx_warm_mibs'] = with_nginx(
+        src, work, 'the comparison with nginx',
+        lambda port, path: median(download(port, path)[1]
+                                  for _ in range(runs)))
+
+    print('first download: glance_v1 ...', flush=True)
+    api = Api(os.path.join(work, 'first-api'))
+    try:
+        warm_up(api.port, work)
+        api.reset_peak_rss()
+        r['ours'], r['ours_runs'] = download_kinds(
+            api.port, src, os.path.join(api.state, 'images'), runs)
+        r['ours_peak_rss_mib'] = api.peak_rss_mib()
+    finally:
+        api.stop()
+
+    print('first download: the original Glance ...', flush=True)
+    ref = ReferenceGlance(work)
+    r['reference'] = r['reference_error'] = None
+    try:
+        if ref.error:
+            r['reference_error'] = ref.error
+            print('  ' + ref.error + ': its comparison is skipped',
+                  flush=True)
+        else:
+            r['reference'], r['reference_runs'] = download_kinds(
+                ref.port, src, ref.images, runs, REFERENCE_HEADERS)
+    finally:
+        ref.stop()
+    os.unlink(src)
+    return r
+
+
+def first_rows(r, args):
+    ours, ref = r['ours'], r['reference'] or {}
+    rows = [('disk read, evicted file, %s' % name.replace('_', ' '),
+             '%.0f MiB/s' % r['disk_%s_mibs' % name])
+            for name in ('direct_1m', 'direct_8m', 'buffered_1m',
+                         'buffered_1m_sequential', 'buffered_4m_sequential')]
+    rows.append(('disk read, file just written, direct 1m',
+                 '%.0f MiB/s' % r['disk_fresh_direct_1m_mibs']))
+    if r['nginx_warm_mibs'] is not None:
+        rows.append(('nginx sendfile, page cache',
+                     '%.0f MiB/s' % r['nginx_warm_mibs']))
+    for kind, label in (('first', 'GET right after upload'),
+                        ('cold', 'GET, file not cached'),
+                        ('warm', 'GET, page cache'),
+                        ('range', 'GET Range half, page cache')):
+        rows.append(('%s %d MiB: ours / Glance 15' % (
+            label, args.first_image // MiB), '%.0f / %s MiB/s' % (
+                ours[kind], '%.0f' % ref[kind] if kind in ref else '-')))
+    rows.append(('peak RSS over these (ours)',
+                 '%.1f MiB' % r['ours_peak_rss_mib']))
+    return rows
+
+
+def first_verdicts(r):
+    ours, ref = r['ours'], r['reference']
+    direct = r['disk_direct_1m_mibs']
+    checks = []
+    for kind in ('first', 'cold', 'warm', 'range'):
+        checks.append((
+            '%s GET >= Glance 15 %s GET' % (kind, kind),
+            '%.0f vs %.0f MiB/s' % (ours[kind], ref[kind]) if ref
+            else r['reference_error'],
+            ours[kind] >= ref[kind] if ref else None))
+    fresh = r['disk_fresh_direct_1m_mibs']
+    checks.append(('GET right after upload >= 0.9 x direct read of a '
+                   'file just written',
+                   '%.0f vs %.0f MiB/s' % (ours['first'], 0.9 * fresh),
+                   ours['first'] >= 0.9 * fresh))
+    checks.append(('cold GET >= 0.9 x disk direct read',
+                   '%.0f vs %.0f MiB/s' % (ours['cold'], 0.9 * direct),
+                   ours['cold'] >= 0.9 * direct))
+    nginx = r['nginx_warm_mibs']
+    checks.append(('page-cache GET >= 0.7 x nginx sendfile',
+                   '%.0f vs %.0f MiB/s' % (ours['warm'], 0.7 * nginx)
+                   if nginx else 'nginx not installed',
+                   ours['warm'] >= 0.7 * nginx if nginx else None))
+    checks.append(('peak RSS over the downloads < 100 MiB',
+                   '%.1f MiB' % r['ours_peak_rss_mib'],
+                   r['ours_peak_rss_mib'] < 100))
+    return checks
+
+
+# -- section "herd": a thousand slow downloads at once (issue 17, 2) ----------
+
+def herd_client(spec):
+    """The herd, run in a process of its own (``--herd-client``):
+    ``clients`` connections GET ``path`` at once, client i reading at
+    most its own rate (spread evenly from ``min_rate`` to ``max_rate``
+    MiB/s) with a token bucket, each hashing what it receives (xxh3, far
+    faster than the reading). Prints the outcome as JSON."""
+    import heapq
+    import resource
+    import selectors
+
+    import xxhash
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    n = spec['clients']
+    lo, hi = spec['min_rate'] * MiB, spec['max_rate'] * MiB
+    request = ('GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n'
+               '\r\n' % spec['path']).encode()
+    sel = selectors.DefaultSelector()
+    buf = memoryview(bytearray(256 * 1024))
+    # Each client may get this far ahead of its rate (a burst).
+    burst = 256 * 1024
+    least = 64 * 1024
+    clients = []
+    start = time.perf_counter()
+    for i in range(n):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(('127.0.0.1', spec['port']))
+        c = {'i': i, 'sock': s, 'rate': lo + (hi - lo) * i / max(1, n - 1),
+             'head': b'', 'length': None, 'got': 0, 'status': None,
+             'hash': xxhash.xxh3_128(), 'begun': None, 'ended': None,
+             'error': None}
+        clients.append(c)
+        sel.register(s, selectors.EVENT_WRITE, c)
+    sleeping = []
+    left = n
+
+    def finish(c, error=None):
+        nonlocal left
+        c['ended'] = time.perf_counter()
+        c['error'] = error
+        sel.unregister(c['sock'])
+        c['sock'].close()
+        c['hash'] = c['hash'].hexdigest()
+        left -= 1
+
+    while left:
+        now = time.perf_counter()
+        while sleeping and sleeping[0][0] <= now:
+            _, i = heapq.heappop(sleeping)
+            sel.register(clients[i]['sock'], selectors.EVENT_READ,
+                         clients[i])
+        timeout = max(0, sleeping[0][0] - now) if sleeping else None
+        for key, events in sel.select(timeout):
+            c = key.data
+            s = c['sock']
+            if events & selectors.EVENT_WRITE:
+                try:
+                    s.sendall(request)
+                except OSError as e:
+                    finish(c, 'send: %s' % e)
+                    continue
+                sel.modify(s, selectors.EVENT_READ, c)
+                continue
+            now = time.perf_counter()
+            want = len(buf)
+            if c['begun'] is not None:
+                allowed = int(c['rate'] * (now - c['begun'])) + burst - \
+                    c['got']
+                if allowed < least:
+                    sel.unregister(s)
+                    heapq.heappush(sleeping, (
+                        c['begun'] + (c['got'] + least - burst) / c['rate'],
+                        c['i']))
+                    continue
+                want = min(want, allowed)
+            try:
+                got = s.recv_into(buf, want)
+            except OSError as e:
+                finish(c, 'recv: %s' % e)
+                continue
+            if not got:
+                finish(c, None if c['length'] == c['got'] else
+                       'closed after %d of %s bytes' % (c['got'],
+                                                        c['length']))
+                continue
+            data = buf[:got]
+            if c['length'] is None:
+                c['head'] += bytes(data)
+                end = c['head'].find(b'\r\n\r\n')
+                if end < 0:
+                    continue
+                head, data = c['head'][:end], memoryview(c['head'][end + 4:])
+                c['status'] = int(head.split(b' ', 2)[1])
+                for line in head.split(b'\r\n')[1:]:
+                    name, _, value = line.partition(b':')
+                    if name.strip().lower() == b'content-length':
+                        c['length'] = int(value)
+                c['begun'] = now
+                if c['length'] is None:
+                    finish(c, 'no Content-Length (status %d)' % c['status'])
+                    continue
+            c['hash'].update(data)
+            c['got'] += len(data)
+    elapsed = time.perf_counter() - start
+    done = [c for c in clients if c['error'] is None and c['status'] == 200
+            and c['got'] == spec['size'] and c['hash'] == spec['digest']]
+    errors = [c['error'] or 'status %s, %d bytes, %s' % (
+        c['status'], c['got'], 'hash ok' if c['hash'] == spec['digest']
+        else 'hash differs') for c in clients if c not in done]
+    achieved = [c['got'] / MiB / (c['ended'] - c['begun'])
+                for c in done]
+    nominal = [c['rate'] / MiB for c in clients]
+    print(json.dumps({
+        'clients': n, 'exact': len(done), 'errors': errors[:10],
+        'error_count': len(errors), 'elapsed_s': elapsed,
+        'bytes': sum(c['got'] for c in clients),
+        'sum_achieved_mibs': sum(achieved),
+        'sum_nominal_mibs': sum(nominal),
+        'achieved_over_nominal_min': min(
+            (c['got'] / (c['ended'] - c['begun'])) / c['rate']
+            for c in done) if done else 0,
+        'first_byte_s_max': max(
+            (c['begun'] - start for c in clients if c['begun']),
+            default=None),
+    }))
+
+
+class Sampler:
+    """Samples a process's RSS and native threads every ``every``
+    seconds while running; the maxima are kept."""
+
+    def __init__(self, pid, every=0.2):
+        self.pid = pid
+        self.every = every
+        self.rss_mib = self.threads = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self):
+        while not self._stop.is_set():
+            try:
+                with open('/proc/%d/status' % self.pid) as f:
+                    for line in f:
+                        if line.startswith('VmRSS:'):
+                            self.rss_mib = max(self.rss_mib,
+                                               int(line.split()[1]) / 1024)
+                        elif line.startswith('Threads:'):
+                            self.threads = max(self.threads,
+                                               int(line.split()[1]))
+            except OSError:
+                return
+            self._stop.wait(self.every)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+
+
+class Prober:
+    """HEAD of an image and a list, alternately every ``every`` seconds
+    on one keep-alive connection, while running; p50/p95 in ms."""
+
+    def __init__(self, port, image_id, every=0.02):
+        self.port = port
+        self.image_id = image_id
+        self.every = every
+        self.times = {'HEAD': [], 'list': []}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self):
+        conn = connect(self.port)
+        asks = (('HEAD', 'HEAD', '/v1/images/%s' % self.image_id),
+                ('list', 'GET', '/v1/images?limit=25'))
+        i = 0
+        while not self._stop.is_set():
+            name, method, path = asks[i % 2]
+            i += 1
+            begun = time.perf_counter()
+            conn.request(method, path)
+            resp = conn.getresponse()
+            resp.read()
+            self.times[name].append((time.perf_counter() - begun) * 1000)
+            self._stop.wait(self.every)
+        conn.close()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+        out = {}
+        for name, times in self.times.items():
+            times = sorted(times)
+            out[name] = (times[len(times) // 2],
+                         times[max(0, int(len(times) * 0.95) - 1)],
+                         len(times)) if times else (None, None, 0)
+        return out
+
+
+def run_herd_clients(port, path, args, size, digest):
+    spec = {'port': port, 'path': path, 'clients': args.herd_clients,
+            'size': size, 'digest': digest, 'min_rate': 1, 'max_rate': 8}
+    done = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), '--herd-client',
+         json.dumps(spec)], stdout=subprocess.PIPE, check=True, text=True)
+    return json.loads(done.stdout)
+
+
+def run_herd(args, work):
+    """Section "herd": ``herd_clients`` downloads of one image at once
+    from one glance-api process (workers = 0), by clients reading at
+    1-8 MiB/s, beside the same herd served by nginx."""
+    import xxhash
+
+    r = {}
+    src = os.path.join(work, 'herd.bin')
+    make_file(src, args.herd_image)
+    digest = xxhash.xxh3_128()
+    with open(src, 'rb') as f:
+        for block in iter(lambda: f.read(BLOCK), b''):
+            digest.update(block)
+    digest = digest.hexdigest()
+    n = args.herd_clients
+    print('herd of %d against nginx ...' % n, flush=True)
+    r['nginx'] = with_nginx(
+        src, work, 'the herd against nginx',
+        lambda port, path: run_herd_clients(port, path, args,
+                                            args.herd_image, digest),
+        connections=n + 64)
+    print('herd of %d against glance-api ...' % n, flush=True)
+    # Room for the herd and the probes beside it in the one process.
+    api = Api(os.path.join(work, 'herd-api'),
+              extra='wsgi_default_pool_size = %d\n' % (n + 64))
+    try:
+        warm_up(api.port, work)
+        image_id, _ = upload(api.port, src, chunked=False)
+        path = '/v1/images/%s' % image_id
+        download(api.port, path)  # into the page cache
+        r['idle_probe'] = Prober(api.port, image_id)
+        time.sleep(3)
+        r['idle_probe'] = r['idle_probe'].stop()
+        with open('/proc/%d/status' % api.proc.pid) as f:
+            r['rss_before_mib'] = next(
+                int(line.split()[1]) / 1024 for line in f
+                if line.startswith('VmRSS:'))
+        api.reset_peak_rss()
+        sampler = Sampler(api.proc.pid)
+        probe = Prober(api.port, image_id)
+        try:
+            r['ours'] = run_herd_clients(api.port, path, args,
+                                         args.herd_image, digest)
+        finally:
+            r['probe'] = probe.stop()
+            sampler.stop()
+        r['peak_rss_mib'] = api.peak_rss_mib()
+        r['max_threads'] = sampler.threads
+    finally:
+        api.stop()
+    os.unlink(src)
+    return r
+
+
+def herd_rows(r, args):
+    rows = []
+    for name, key in (('nginx', 'nginx'), ('glance_v1', 'ours')):
+        h = r[key]
+        if h is None:
+            continue
+        rows.append(('herd %d x %d MiB at 1-8 MiB/s, %s' % (
+            args.herd_clients, args.herd_image // MiB, name),
+            '%d/%d exact, sum of rates %.0f of %.0f MiB/s, %.0f s' % (
+                h['exact'], h['clients'], h['sum_achieved_mibs'],
+                h['sum_nominal_mibs'], h['elapsed_s'])))
+    rows.append(('glance-api RSS before / peak during',
+                 '%.1f / %.1f MiB' % (r['rss_before_mib'],
+                                      r['peak_rss_mib'])))
+    rows.append(('glance-api native threads, most seen',
+                 '%d' % r['max_threads']))
+    for name in ('HEAD', 'list'):
+        rows.append(('%s p50/p95 idle / during herd' % name,
+                     '%.1f/%.1f / %.1f/%.1f ms (%d samples)' % (
+                         r['idle_probe'][name][:2] + r['probe'][name])))
+    return rows
+
+
+def herd_verdicts(r):
+    ours, nginx = r['ours'], r['nginx']
+    checks = [
+        ('herd: every download byte-exact and verified',
+         '%d of %d' % (ours['exact'], ours['clients']),
+         ours['exact'] == ours['clients']),
+        ('herd: peak RSS <= 200 MiB', '%.1f MiB' % r['peak_rss_mib'],
+         r['peak_rss_mib'] <= 200),
+    ]
+    take = nginx['sum_achieved_mibs'] if nginx else None
+    checks.append((
+        'herd: sum of rates >= 0.9 x what the clients take (nginx)',
+        '%.0f vs %.0f MiB/s' % (ours['sum_achieved_mibs'], 0.9 * take)
+        if take else 'nginx not installed',
+        ours['sum_achieved_mibs'] >= 0.9 * take if take else None))
+    for name in ('HEAD', 'list'):
+        p95 = r['probe'][name][1]
+        checks.append(('herd: %s p95 < 20 ms meanwhile' % name,
+                       '%.1f ms' % p95, p95 < 20))
+    return checks
 
 
 def verdicts(r):
@@ -652,10 +1211,8 @@ def verdicts(r):
     ]
 
 
-def print_table(r, args):
-    print()
-    print('measurements (%s)' % ('quick' if args.quick else 'full'))
-    rows = [
+def base_rows(r, args):
+    return [
         ('md5, one core', '%.0f MiB/s' % r['md5_mibs']),
         ('sha256, one core', '%.0f MiB/s' % r['sha256_mibs']),
         ('store disk write+fsync', '%.0f MiB/s' % r['write_fsync_mibs']),
@@ -690,17 +1247,30 @@ def print_table(r, args):
         ('peak RSS, %d MiB transfers' % (args.large_image // MiB),
          '%.1f MiB' % r['rss_large_mib']),
     ]
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print('  %-*s  %s' % (width, name, value))
+
+
+# Each section: what it runs, its table and its verdicts
+# ((target, value, True/False, or None when its reference is missing)).
+SECTIONS = {
+    'base': (run_base, base_rows, verdicts),
+    'first': (run_first, first_rows, first_verdicts),
+    'herd': (run_herd, herd_rows, herd_verdicts),
+}
+
+
+def print_section(name, rows, checks, args):
     print()
-    print('targets')
-    checks = verdicts(r)
-    width = max(len(name) for name, _, _ in checks)
-    for name, value, ok in checks:
-        print('  %-*s  %-28s %s' % (width, name, value,
-                                    'PASS' if ok else 'FAIL'))
-    return all(ok for _, _, ok in checks)
+    print('%s: measurements (%s)' % (name, 'quick' if args.quick
+                                     else 'full'))
+    width = max(len(row) for row, _ in rows)
+    for row, value in rows:
+        print('  %-*s  %s' % (width, row, value))
+    print()
+    print('%s: targets' % name)
+    width = max(len(target) for target, _, _ in checks)
+    for target, value, ok in checks:
+        print('  %-*s  %-28s %s' % (width, target, value, {
+            True: 'PASS', False: 'FAIL', None: 'SKIP'}[ok]))
 
 
 def main():
@@ -712,7 +1282,19 @@ def main():
     parser.add_argument('--workdir', default=None,
                         help='directory for the store and test files '
                              '(default: the system temp dir)')
+    parser.add_argument('--sections', default=','.join(SECTIONS),
+                        help='comma-separated sections to run, of: %s '
+                             '(default: all)' % ', '.join(SECTIONS))
+    parser.add_argument('--herd-client', metavar='SPEC',
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.herd_client:
+        herd_client(json.loads(args.herd_client))
+        return 0
+    sections = args.sections.split(',')
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error('unknown sections: %s' % ', '.join(sorted(unknown)))
     args.small_image = (256 if args.quick else 1024) * MiB
     args.large_image = (1024 if args.quick else 4096) * MiB
     args.many = 20000 if args.quick else 100000
@@ -720,14 +1302,38 @@ def main():
     args.stream_image = (16 if args.quick else 64) * MiB
     args.samples = 100 if args.quick else 300
     args.runs = 3
-    results = run(args)
-    ok = print_table(results, args)
-    results['verdicts'] = [
-        {'target': n, 'value': v, 'pass': p} for n, v, p in verdicts(results)]
+    # Issue 17: a fresh 1 GiB image; a thousand clients at once.
+    args.first_image = (256 if args.quick else 1024) * MiB
+    args.herd_clients = 200 if args.quick else 1000
+    args.herd_image = (16 if args.quick else 64) * MiB
+    # Sockets and files of a herd, in this process and its children.
+    resource.setrlimit(resource.RLIMIT_NOFILE, (
+        resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+    results = {'config': vars(args), 'started': time.strftime('%FT%T'),
+               'uptime': _load()}
+    ok = True
+    for name in sections:
+        run_section, rows, checks = SECTIONS[name]
+        work = tempfile.mkdtemp(prefix='glance-bench-', dir=args.workdir)
+        try:
+            r = results[name] = run_section(args, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        r['verdicts'] = [{'target': n, 'value': v, 'pass': p}
+                         for n, v, p in checks(r)]
+        print_section(name, rows(r, args), checks(r), args)
+        ok = ok and all(p is not False for _, _, p in checks(r))
+    print('\nload before and after: %s / %s' % (results['uptime'],
+                                                 _load()))
     with open(args.json, 'w') as f:
         json.dump(results, f, indent=2, default=str)
     print('\nresults written to %s' % args.json)
     return 0 if ok else 1
+
+
+def _load():
+    with open('/proc/loadavg') as f:
+        return ' '.join(f.read().split()[:3])
 
 
 if __name__ == '__main__':

@@ -40,6 +40,10 @@ import sys
 import time
 import uuid
 
+# The sibling module, whether this runs as a script or is imported.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tools import local_servers  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SWIFT_AIO = os.path.join(REPO, 'tools', 'swift_aio.py')
 POSTGRESQL = 'postgresql+psycopg://postgres@127.0.0.1:5432/postgres'
@@ -49,22 +53,6 @@ OWNING = ('active', 'deactivated', 'pending_delete')
 
 def log(msg):
     print('[cluster] %s' % msg, file=sys.stderr, flush=True)
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def write_conf(path, sections):
-    with open(path, 'w') as f:
-        for section, options in sections.items():
-            f.write('[%s]\n' % section)
-            for key, value in options.items():
-                f.write('%s = %s\n' % (key, value))
-            f.write('\n')
 
 
 def _alive(pid):
@@ -107,7 +95,7 @@ class Node:
         }
         for (section, option), value in overrides.items():
             sections.setdefault(section, {})[option] = value
-        write_conf(self.conf_file, sections)
+        local_servers.write_conf(self.conf_file, sections)
 
     def start(self, timeout=60):
         self.spawn()
@@ -250,7 +238,8 @@ class Cluster:
             self.database = database
         else:
             self.own_database = self._create_database(postgresql)
-        self.nodes = [Node(self, 'node%d' % (i + 1), free_port())
+        self.nodes = [Node(self, 'node%d' % (i + 1),
+                           local_servers.free_port())
                       for i in range(nodes)]
         for node in self.nodes:
             node.configure(overrides or {})

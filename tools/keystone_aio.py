@@ -31,7 +31,9 @@ import time
 import urllib.error
 import urllib.request
 
-import local_servers
+# The sibling module, whether this runs as a script or is imported.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tools import local_servers  # noqa: E402
 
 KEYSTONE_VERSION = '30.0.0'
 GUNICORN_VERSION = '27.0.1'

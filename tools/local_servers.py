@@ -1,7 +1,7 @@
 """What the tools that start servers on loopback for the tests have in
-common (swift_aio, keystone_aio, reference_glance): ports, pid checks,
-stopping, and the start/stop/env command line. Imported by those scripts
-as a sibling module."""
+common (swift_aio, keystone_aio, reference_glance, cluster) and the
+functional tests' servers: ports, config files, pid checks, stopping,
+and the start/stop/env command line."""
 
 import argparse
 import os
@@ -15,6 +15,16 @@ def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
+
+
+def write_conf(path, sections):
+    """An ini file of ``{section: {option: value}}``."""
+    with open(path, 'w') as f:
+        for section, options in sections.items():
+            f.write('[%s]\n' % section)
+            for key, value in options.items():
+                f.write('%s = %s\n' % (key, value))
+            f.write('\n')
 
 
 def tail(path, lines=15):

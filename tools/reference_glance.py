@@ -26,7 +26,9 @@ import time
 import urllib.error
 import urllib.request
 
-import local_servers
+# The sibling module, whether this runs as a script or is imported.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tools import local_servers  # noqa: E402
 
 GLANCE_VERSION = '15.0.2'
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -133,15 +135,6 @@ def ensure_venv(venv, base_python):
     return python
 
 
-def write_ini(path, sections):
-    with open(path, 'w') as f:
-        for section, options in sections.items():
-            f.write('[%s]\n' % section)
-            for key, value in options.items():
-                f.write('%s = %s\n' % (key, value))
-            f.write('\n')
-
-
 def configure(base, ports):
     """Configuration files under ``base`` for servers on ``ports``."""
     etc = os.path.join(base, 'etc')
@@ -171,13 +164,13 @@ def configure(base, ports):
         'oslo_messaging_notifications': {'driver': 'noop'},
         'oslo_concurrency': {'lock_path': os.path.join(base, 'run', 'lock')},
     }
-    write_ini(os.path.join(etc, 'glance-registry.conf'), dict(
+    local_servers.write_conf(os.path.join(etc, 'glance-registry.conf'), dict(
         DEFAULT=dict(common, bind_port=ports['glance-registry'],
                      enable_v1_registry=True, enable_v2_registry=False),
         paste_deploy={'config_file': os.path.join(
             etc, 'glance-registry-paste.ini'), 'flavor': 'trusted-auth'},
         **shared))
-    write_ini(os.path.join(etc, 'glance-api.conf'), dict(
+    local_servers.write_conf(os.path.join(etc, 'glance-api.conf'), dict(
         DEFAULT=dict(common, bind_port=ports['glance-api'],
                      enable_v1_api=True, enable_v2_api=False,
                      enable_v1_registry=True, enable_v2_registry=False,
@@ -193,7 +186,7 @@ def configure(base, ports):
         paste_deploy={'config_file': os.path.join(
             etc, 'glance-api-paste.ini'), 'flavor': 'trusted-auth'},
         **shared))
-    write_ini(os.path.join(etc, 'glance-manage.conf'),
+    local_servers.write_conf(os.path.join(etc, 'glance-manage.conf'),
               {'DEFAULT': {'debug': False}, 'database': database})
     return etc
 

@@ -27,7 +27,9 @@ import time
 import urllib.error
 import urllib.request
 
-import local_servers
+# The sibling module, whether this runs as a script or is imported.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tools import local_servers  # noqa: E402
 
 SWIFT_VERSION = '2.38.3'
 VENV = os.environ.get('GLANCE_V1_SAIO_VENV', '/var/tmp/glance-v1-swift-venv')

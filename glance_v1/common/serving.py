@@ -11,7 +11,6 @@ socket into the process's http.client.
 import errno
 import logging
 import os
-import socket
 import ssl
 import time
 
@@ -163,16 +162,34 @@ class _Closing:
         left to send when the iteration ends."""
         for offset, count in self.body.spans():
             if not self.access.bytes and count:
-                head = os.pread(fd, min(count, _HEAD_BYTES), offset)
-                if not head:
-                    raise OSError(errno.EIO, 'file ended early')
-                self.write(head)
-                self._sent(len(head))
-                offset += len(head)
-                count -= len(head)
-            for n in _sendfile(sock, fd, offset, count):
-                self._sent(n)
+                n = self._send_head(fd, offset, count)
+                offset += n
+                count -= n
+            if os.get_blocking(sock.fileno()):
+                for n in _sendfile(sock, fd, offset, count):
+                    self._sent(n)
+            else:
+                self._send_green(sock, fd, offset, count)
         yield from ()
+
+    def _send_green(self, sock, fd, offset, count):
+        # A green socket: one native thread sends for all downloads.
+        from glance_v1.common import sender
+        try:
+            self._sent(sender.send(sock, fd, offset, count))
+        except OSError as e:
+            self._sent(e.sent)
+            raise
+
+    def _send_head(self, fd, offset, count):
+        # Its buffer is gone once sent, not kept for the whole download
+        # (a thousand slow downloads would hold 64 MiB of them).
+        head = os.pread(fd, min(count, _HEAD_BYTES), offset)
+        if not head:
+            raise OSError(errno.EIO, 'file ended early')
+        self.write(head)
+        self._sent(len(head))
+        return len(head)
 
     def _sent(self, n):
         self.access.bytes += n
@@ -192,18 +209,11 @@ class _Closing:
 
 
 def _sendfile(sock, fd, offset, count):
-    """Send ``count`` bytes of ``fd`` from ``offset`` on the green socket
-    ``sock``, yielding each amount sent."""
+    """Send ``count`` bytes of ``fd`` from ``offset`` on the blocking
+    socket ``sock``, yielding each amount sent."""
     out = sock.fileno()
     while count > 0:
-        try:
-            n = os.sendfile(out, fd, offset, count)
-        except BlockingIOError:
-            # Only reached under eventlet (green sockets are non-blocking).
-            from eventlet import hubs
-            hubs.trampoline(out, write=True, timeout=sock.gettimeout(),
-                            timeout_exc=socket.timeout)
-            continue
+        n = os.sendfile(out, fd, offset, count)
         if not n:
             raise OSError(errno.EIO, 'file ended early')
         offset += n

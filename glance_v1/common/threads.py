@@ -9,6 +9,7 @@ imported: importing it from a worker thread leaves that thread unable to
 finish.
 """
 
+import os
 import sys
 
 
@@ -52,13 +53,18 @@ def get(native):
     from; in a green thread, other green threads run while it waits."""
     if not _green():
         return native.get()
+    _green_wait(lambda: not native.empty())
+    return native.get_nowait()
+
+
+def _green_wait(ready):
+    """Let other green threads run until ``ready()``: promptly while
+    things move, without spinning behind a stalled one."""
     import eventlet
-    # Promptly while items flow, without spinning behind a stalled one.
     pause = 0.0005
-    while native.empty():
+    while not ready():
         eventlet.sleep(pause)
         pause = min(pause * 2, 0.05)
-    return native.get_nowait()
 
 
 class Feeder:
@@ -167,3 +173,82 @@ class Started:
         if self._error is not None:
             raise self._error
         return self._result
+
+
+class Pool:
+    """Calls run by at most ``size`` native threads of its own, started
+    as work comes and kept (not eventlet's pool, which long work would
+    take from short file operations): however many requests want such
+    work at once, the process holds that many threads for it and no
+    more; the others' calls wait in line."""
+
+    def __init__(self, size, name):
+        self.size = size
+        self.name = name
+        self._threads = []
+        self._pid = None
+        self._queue = None
+
+    def submit(self, func, *args):
+        """A Job running ``func(*args)`` once a thread is free."""
+        if self._pid != os.getpid():
+            # Threads do not survive a fork (a worker process).
+            self._pid = os.getpid()
+            self._threads = []
+            self._queue = native('queue').SimpleQueue()
+        job = Job(func, args)
+        self._queue.put(job)
+        if len(self._threads) < self.size:
+            thread = native('threading').Thread(
+                target=self._loop, daemon=True,
+                name='%s-%d' % (self.name, len(self._threads)))
+            self._threads.append(thread)
+            thread.start()
+        return job
+
+    def _loop(self):
+        queue = self._queue
+        while True:
+            queue.get()._run()
+
+
+class Job:
+    """A call waiting for, or run by, a Pool thread."""
+
+    def __init__(self, func, args):
+        self._func = func
+        self._args = args
+        self._done = native('threading').Event()
+        self._result = self._error = None
+
+    def _run(self):
+        try:
+            self._result = self._func(*self._args)
+        except BaseException as e:
+            self._error = e
+        finally:
+            self._func = self._args = None
+            self._done.set()
+
+    def done(self):
+        return self._done.is_set()
+
+    def wait(self):
+        """The result, once the call is done (other green threads run
+        meanwhile); re-raises what it raised."""
+        if _green():
+            _green_wait(self._done.is_set)
+        else:
+            self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+def native(module):
+    """``module`` as the standard library has it, even where eventlet
+    patched it."""
+    if _green():
+        from eventlet import patcher
+        return patcher.original(module)
+    return __import__(module)

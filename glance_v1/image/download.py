@@ -11,13 +11,19 @@ out.
 Iterating a Download gives its chunks. When the bytes are a span of a local
 file, a server able to send files itself asks ``fileno()`` and ``spans()``
 instead: the kernel copies the file to the socket (sendfile) while a native
-thread reads it once more for the hash.
+thread reads it once more for the hash. Those threads are a small pool
+(``download_verify_threads``), not one per download, and downloads of the
+same file at the same time share one reading of it: a thousand clients
+fetching a popular image cost the hash of a few copies, not a thousand
+threads, buffers and hashes.
 """
 
 import hashlib
 import logging
+import mmap
 import os
 
+from oslo_config import cfg
 import xxhash
 
 from glance_v1.common import context
@@ -29,11 +35,29 @@ from glance_v1.registry import api as registry_api
 
 LOG = logging.getLogger(__name__)
 
+verify_opts = [
+    cfg.IntOpt('download_verify_threads', default=2, min=1,
+               help='Native threads that read image files to check their '
+                    'hash while the kernel sends them (sendfile), shared '
+                    'by all downloads of one process; downloads of the '
+                    'same file at the same time share one reading.'),
+]
+
+CONF = cfg.CONF
+CONF.register_opts(verify_opts)
+
 # Hashes fast enough to run inline; the others get a thread of their own.
 _FAST = {'xxh3_128': xxhash.xxh3_128}
-_READ = 1024 * 1024
+# A verifying thread's reads: large enough that a file not in the page
+# cache is read from the disk at its sequential rate.
+_VERIFY_READ = 4 * 1024 * 1024
 # Sent only once the hash of everything is known.
 _TAIL = 1024 * 1024
+
+_pool = None
+# Hashes of files under way, by what identifies the bytes read: several
+# downloads of the same file wait for the same one.
+_checks = {}
 
 
 def _hasher(algo):
@@ -45,12 +69,14 @@ def can_check(algo):
     return algo in _FAST or algo in hashlib.algorithms_guaranteed
 
 
-def _hash_file(fd, offset, length, algo, buf, cancelled):
-    """Hash ``length`` bytes of ``fd`` from ``offset`` through ``buf``
-    (in a native thread)."""
+def _hash_file(fd, offset, length, algo, buf, check=None):
+    """Hash ``length`` bytes of ``fd`` from ``offset`` through ``buf``;
+    None once no download waits for ``check`` any more."""
     hasher = _hasher(algo)
-    while length > 0 and not cancelled:
-        n = os.preadv(fd, [buf[:min(_READ, length)]], offset)
+    while length > 0:
+        if check is not None and not check.waiting:
+            return None
+        n = os.preadv(fd, [buf[:min(len(buf), length)]], offset)
         if not n:
             break
         hasher.update(buf[:n])
@@ -72,6 +98,59 @@ def _deleted(image_id):
                     image_id, e)
         return False
     return image['status'] in (status.DELETED, status.PENDING_DELETE)
+
+
+class _Check:
+    """One reading of a file for its hash, in a pool thread, awaited by
+    the downloads counted in ``waiting`` (the first one included).
+    Once none waits, it stops and is never joined again."""
+
+    def __init__(self, key, fd, offset, length, algo):
+        self.key = key
+        self.waiting = 1
+        self.job = _verify_pool().submit(self._run, fd, offset, length,
+                                         algo)
+
+    def _run(self, fd, offset, length, algo):
+        try:
+            # Its own descriptor (the downloads' may close first): its
+            # own readahead, which this sequential reading may enlarge.
+            os.posix_fadvise(fd, offset, length, os.POSIX_FADV_SEQUENTIAL)
+            # Mapped, not from malloc: unmapped whole once dropped.
+            buf = mmap.mmap(-1, min(_VERIFY_READ, length))
+            return _hash_file(fd, offset, length, algo, memoryview(buf),
+                              self)
+        finally:
+            os.close(fd)
+            # Later downloads start a reading of their own.
+            if _checks.get(self.key) is self:
+                _checks.pop(self.key, None)
+
+
+def _verify_pool():
+    global _pool
+    if _pool is None:
+        _pool = threads.Pool(CONF.download_verify_threads, 'verify')
+    return _pool
+
+
+def _shared_check(fd, offset, length, algo):
+    """The _Check of ``length`` bytes of ``fd`` from ``offset`` under way,
+    or a new one. Image files are never rewritten in place; a file that
+    was (same inode, new times) is read anew."""
+    st = os.fstat(fd)
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+           st.st_ctime_ns, offset, length, algo)
+    check = _checks.get(key)
+    if check is not None and check.waiting and not check.job.done():
+        check.waiting += 1
+        return check
+    try:
+        own = os.open('/proc/self/fd/%d' % fd, os.O_RDONLY)
+    except OSError:
+        own = os.dup(fd)
+    check = _checks[key] = _Check(key, own, offset, length, algo)
+    return check
 
 
 class Download:
@@ -145,23 +224,19 @@ class Download:
         if not self.check or not length:
             yield offset, length
             return
-        # Allocated here: memory a short-lived thread allocates stays in
-        # its own malloc arena, which malloc_trim cannot shrink.
-        buf = memoryview(bytearray(min(_READ, length)))
         tail = min(length, _TAIL)
         if length == tail:
             # Small enough to hash on the spot (a thread would cost more).
+            buf = memoryview(bytearray(length))
             self._check_digest(_hash_file(fd, offset, length, self.check[0],
-                                          buf, ()))
+                                          buf))
         else:
-            cancelled = []
-            hashing = threads.Started(_hash_file, fd, offset, length,
-                                      self.check[0], buf, cancelled)
+            check = _shared_check(fd, offset, length, self.check[0])
             try:
                 yield offset, length - tail
-                self._check_digest(hashing.wait())
+                self._check_digest(check.job.wait())
             finally:
-                cancelled.append(True)
+                check.waiting -= 1
         yield offset + length - tail, tail
 
     # -- both ---------------------------------------------------------------

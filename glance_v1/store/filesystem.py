@@ -346,6 +346,11 @@ class FilesystemStore(base.Store):
                                      % os.path.basename(path))
         size = os.fstat(f.fileno()).st_size
         remaining = size - offset if length is None else length
+        # Read front to back: a larger readahead. A fresh image is not in
+        # the page cache (written with O_DIRECT), and the kernel's
+        # default window read it at a fraction of the disk's rate.
+        os.posix_fadvise(f.fileno(), offset, remaining,
+                         os.POSIX_FADV_SEQUENTIAL)
         return FileChunks(f, offset, remaining, self.chunk_size,
                           _recorded_checksum(f.fileno())), size
 

@@ -4,6 +4,7 @@ chunk held back until both are known, as chunks or as spans of a file."""
 import hashlib
 import logging
 import os
+import threading
 from unittest import mock
 
 import fixtures
@@ -193,3 +194,80 @@ class TestCutByDeletion(base.DatabaseTestCase):
                       'the image was deleted meanwhile' % image['id'],
                       logged.output)
         self.assertNotIn('ERROR', logged.output)
+
+
+class TestSharedChecks(TestSpans):
+    """Downloads of one file at the same time share one reading of it by
+    a pool thread; a reading nobody waits for stops and is not joined."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatchObject(download, '_checks', {}))
+
+    def test_concurrent_downloads_share_one_reading(self):
+        data = os.urandom(5000)
+        loc, _ = self.stored(data)
+        reads = []
+        real = download._hash_file
+
+        def counted(*args):
+            reads.append(args[:3])
+            return real(*args)
+        with mock.patch.object(download, '_hash_file', counted):
+            first = self.spans(loc, 5000, xxh(data))[1]
+            second = self.spans(loc, 5000, xxh(data))[1]
+            self.assertEqual((0, 4000), next(first))
+            self.assertEqual((0, 4000), next(second))
+            self.assertEqual((4000, 1000), next(first))
+            self.assertEqual((4000, 1000), next(second))
+        self.assertEqual(1, len(reads))
+        # Done: the next download reads the file again.
+        with mock.patch.object(download, '_hash_file', counted):
+            self.assertEqual(2, len(list(self.spans(loc, 5000,
+                                                    xxh(data))[1])))
+        self.assertEqual(2, len(reads))
+        self.assertEqual({}, download._checks)
+
+    def test_rewritten_file_is_read_anew(self):
+        data = os.urandom(5000)
+        loc, path = self.stored(data)
+        gate = threading.Event()
+        real = download._hash_file
+
+        def held(*args):
+            gate.wait(10)
+            return real(*args)
+        with mock.patch.object(download, '_hash_file', held):
+            first = self.spans(loc, 5000, xxh(data))[1]
+            next(first)
+            with open(path, 'r+b') as f:
+                f.write(b'\0' if data[0] else b'\1')
+            os.utime(path, ns=(1, 1))
+            second = self.spans(loc, 5000, xxh(data))[1]
+            next(second)
+            self.assertEqual(2, len(download._checks))
+            gate.set()
+            self.assertRaises(exception.DataCorrupted, next, second)
+
+    def test_abandoned_reading_stops_and_is_not_joined(self):
+        data = os.urandom(5000)
+        loc, _ = self.stored(data)
+        started, gate = threading.Event(), threading.Event()
+        real = download._hash_file
+
+        def held(*args):
+            started.set()
+            gate.wait(10)
+            return real(*args)
+        with mock.patch.object(download, '_hash_file', held):
+            first = self.spans(loc, 5000, xxh(data))[1]
+            next(first)
+            started.wait(10)
+            check = next(iter(download._checks.values()))
+            first.close()
+            self.assertEqual(0, check.waiting)
+            second = self.spans(loc, 5000, xxh(data))[1]
+            next(second)
+            gate.set()
+            self.assertIsNone(check.job.wait())
+            self.assertEqual((4000, 1000), next(second))

@@ -688,34 +688,14 @@ def run_swift(args, work):
 
 
 def _run_swift(args, work, base):
+    """Each run moves the file through swiftclient and through glance-api
+    back to back, so that load elsewhere on a shared machine falls on
+    both sides of a ratio alike."""
     with open(os.path.join(base, 'saio.json')) as f:
         settings = json.load(f)
-    r = {}
     size = args.swift_image
     src = os.path.join(work, 'swift.bin')
     make_file(src, size)
-    runs = args.runs
-    client = _SwiftClient(settings)
-    print('swift: python-swiftclient ...', flush=True)
-    try:
-        for key, segment in (('swift_client_put_mibs', None),
-                             ('swift_client_put_segmented_mibs',
-                              SEGMENT_MIB * MiB)):
-            r[key + '_runs'] = [
-                client.upload(src, '%s-%d' % (key, i), segment)
-                for i in range(runs)]
-            r[key] = median(r[key + '_runs'])
-        for key, name in (
-                ('swift_client_get_mibs', 'swift_client_put_mibs-0'),
-                ('swift_client_get_segmented_mibs',
-                 'swift_client_put_segmented_mibs-0')):
-            r[key + '_runs'] = [client.download(name, size)
-                                for _ in range(runs)]
-            r[key] = median(r[key + '_runs'])
-    finally:
-        client.close()
-
-    print('swift: glance_v1 ...', flush=True)
     store = ''.join('%s = %s\n' % item for item in (
         ('stores', 'file,http,swift'), ('default_store', 'swift'),
         ('swift_store_auth_address', settings['auth_address']),
@@ -725,32 +705,43 @@ def _run_swift(args, work, base):
         ('swift_store_container', 'bench-glance'),
         ('swift_store_create_container_on_put', 'true'),
         ('swift_store_large_object_chunk_size', SEGMENT_MIB)))
+    client = _SwiftClient(settings)
     api = Api(os.path.join(work, 'api-swift'),
               conf='[glance_store]\n' + store)
+    runs = {key: [] for key in ('put', 'put_segmented', 'get',
+                                'get_segmented')}
+    mine = {key: [] for key in runs}
     try:
         warm_up(api.port, work)
-        r['swift_rss_idle_mib'] = api.peak_rss_mib()
+        idle = api.peak_rss_mib()
         api.reset_peak_rss()
+        print('swift: %d runs each way ...' % args.runs, flush=True)
         ids = {}
-        for chunked, key in ((False, 'swift_put_mibs'),
-                             (True, 'swift_put_segmented_mibs')):
-            rates = []
-            for _ in range(runs):
+        for i in range(args.runs):
+            for key, segment, chunked in (
+                    ('put', None, False),
+                    ('put_segmented', SEGMENT_MIB * MiB, True)):
+                runs[key].append(client.upload(src, '%s-%d' % (key, i),
+                                               segment))
                 image_id, rate = upload(api.port, src, chunked=chunked)
                 ids.setdefault(key, image_id)
-                rates.append(rate)
-            r[key + '_runs'] = rates
-            r[key] = median(rates)
-        for key, put_key in (('swift_get_mibs', 'swift_put_mibs'),
-                             ('swift_get_segmented_mibs',
-                              'swift_put_segmented_mibs')):
-            path = '/v1/images/%s' % ids[put_key]
-            r[key + '_runs'] = [download(api.port, path)[1]
-                                for _ in range(runs)]
-            r[key] = median(r[key + '_runs'])
-        r['swift_rss_peak_mib'] = api.peak_rss_mib()
+                mine[key].append(rate)
+        for _ in range(args.runs):
+            for key, put in (('get', 'put'),
+                             ('get_segmented', 'put_segmented')):
+                runs[key].append(client.download(put + '-0', size))
+                mine[key].append(download(
+                    api.port, '/v1/images/%s' % ids[put])[1])
+        peak = api.peak_rss_mib()
     finally:
         api.stop()
+        client.close()
+    r = {'swift_rss_idle_mib': idle, 'swift_rss_peak_mib': peak}
+    for key in runs:
+        r['swift_%s_mibs_runs' % key] = mine[key]
+        r['swift_%s_mibs' % key] = median(mine[key])
+        r['swift_client_%s_mibs_runs' % key] = runs[key]
+        r['swift_client_%s_mibs' % key] = median(runs[key])
     return r
 
 

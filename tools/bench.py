@@ -11,6 +11,12 @@ table with each target's verdict and writes the results as JSON.
     python tools/bench.py --quick    # smaller sizes
     python tools/bench.py --sections first,herd
     python tools/bench.py --json out.json
+    python tools/bench.py --sections metadata,swift   # only those
+
+Sections: ``core`` (the above), ``metadata`` (list latency at a million
+images on PostgreSQL 127.0.0.1:5432, or $GLANCE_V1_BENCH_PG) and
+``swift`` (the Swift store against python-swiftclient on a Swift
+all-in-one started by tools/swift_aio.py).
 
 Sections: ``base`` (uploads, downloads, metadata; under 10 minutes),
 ``first`` (every kind of download of a fresh 1 GiB image beside the disk,
@@ -292,8 +298,9 @@ def wait_port(port, timeout=30):
 
 class Api:
 
-    def __init__(self, workdir, workers=0, extra=''):
-        """``extra``: more [DEFAULT] lines of glance-api.conf."""
+    def __init__(self, workdir, workers=0, extra='', conf=''):
+        """``extra``: more [DEFAULT] lines of glance-api.conf; ``conf``:
+        more sections, appended as is."""
         os.makedirs(workdir)
         self.port = free_port()
         self.state = os.path.join(workdir, 'state')
@@ -305,6 +312,7 @@ class Api:
                     '[paste_deploy]\nconfig_file = %s\n' % (
                         self.port, workers, self.state, 16 * GiB, extra,
                         os.path.join(REPO, 'etc', 'glance-api-paste.ini')))
+            f.write(conf)
         self.log = open(os.path.join(workdir, 'api.log'), 'ab')
         self.proc = subprocess.Popen(
             [sys.executable, '-m', 'glance_v1.cmd.api', '--config-file',
@@ -480,6 +488,332 @@ def concurrent_downloads(port, path, streams):
             except Exception:
                 errors += 1
     return total / MiB / (time.perf_counter() - start), errors
+
+
+# -- metadata at many images on PostgreSQL (issue 17 section 4) --------------
+
+PG_ADMIN_URL = os.environ.get(
+    'GLANCE_V1_BENCH_PG', 'postgresql+psycopg://postgres@127.0.0.1:5432/')
+META_BATCH = 10000
+
+
+def _meta_queries(marker, unique_id):
+    """(label, path) of the list requests measured at each size."""
+    page = '/v1/images/detail?limit=25'
+    return (
+        ('list', '/v1/images?limit=25'),
+        ('detail', page),
+        ('detail, status=active', page + '&status=active'),
+        ('detail, property-os_distro=distro7 (1 in 10)',
+         page + '&property-os_distro=distro7'),
+        ('detail, property-kernel_id=<one image>',
+         page + '&property-kernel_id=' + unique_id),
+        ('detail, property-foo=bar (none)', page + '&property-foo=bar'),
+        ('detail, sort_key=name asc', page + '&sort_key=name&sort_dir=asc'),
+        ('detail, sort_key=size desc', page + '&sort_key=size'),
+        ('detail, marker mid-way', page + '&marker=' + marker),
+        ('detail, sort_key=name, marker mid-way',
+         page + '&sort_key=name&sort_dir=asc&marker=' + marker),
+    )
+
+
+def _meta_fill(engine, first, count, total):
+    """Bulk-insert images ``first`` .. ``first + count - 1`` in batches;
+    return their ids at the positions the queries need."""
+    from glance_v1.registry.db import bulk
+    from tools import list_scaling
+    ids = {}
+    wanted = {first + count // 2 + 1, first + count // 3}
+    for start in range(first, first + count, META_BATCH):
+        images = list(list_scaling.synthetic_images(
+            start, min(META_BATCH, first + count - start), total))
+        for offset, image in enumerate(images):
+            if start + offset in wanted:
+                ids[start + offset] = image['id']
+        with engine.begin() as conn:
+            bulk.insert_images(conn, images)
+    return ids[first + count // 2 + 1], ids[first + count // 3]
+
+
+def _meta_latency(port, path, samples, budget=20.0):
+    """p50 and p95 in ms of up to ``samples`` GETs, fewer (at least five)
+    when they exceed ``budget`` seconds: a query that scans costs seconds
+    at a million images, and its figure needs no hundred samples."""
+    conn = connect(port)
+    times = []
+    began = time.perf_counter()
+    while len(times) < samples and (
+            len(times) < 5 or time.perf_counter() - began < budget):
+        start = time.perf_counter()
+        conn.request('GET', path)
+        resp = conn.getresponse()
+        resp.read()
+        times.append((time.perf_counter() - start) * 1000)
+        if resp.status != 200:
+            raise RuntimeError('GET %s: %d' % (path, resp.status))
+    conn.close()
+    times.sort()
+    return times[len(times) // 2], times[max(0, int(len(times) * 0.95) - 1)]
+
+
+def _meta_measure(port, marker, unique_id, samples, rounds=3):
+    """p50/p95 per query: the median over ``rounds`` interleaved rounds
+    of each round's figures, so that a burst of load elsewhere on the
+    machine moves one round only."""
+    queries = _meta_queries(marker, unique_id)
+    for _label, path in queries:
+        _meta_latency(port, path, 5)
+    per_round = [[_meta_latency(port, path, samples)
+                  for _label, path in queries] for _ in range(rounds)]
+    return {label: [median(r[i][0] for r in per_round),
+                    median(r[i][1] for r in per_round)]
+            for i, (label, _path) in enumerate(queries)}
+
+
+def run_metadata(args, work):
+    import sqlalchemy as sa
+
+    from glance_v1.registry.db import bulk
+    from glance_v1.registry.db import migration
+    r = {}
+    name = 'glance_bench_%s' % uuid.uuid4().hex[:8]
+    admin = sa.create_engine(PG_ADMIN_URL + 'postgres',
+                             isolation_level='AUTOCOMMIT')
+    with admin.connect() as conn:
+        conn.exec_driver_sql('CREATE DATABASE %s' % name)
+    url = PG_ADMIN_URL + name
+    engine = sa.create_engine(url)
+    api = None
+    try:
+        migration.upgrade(engine=engine)
+        total = args.meta_images
+        print('metadata: 100 of %d images on PostgreSQL ...' % total,
+              flush=True)
+        marker, unique_id = _meta_fill(engine, 0, 100, total)
+        with engine.begin() as conn:
+            bulk.analyze(conn)
+        api = Api(os.path.join(work, 'api-pg'),
+                  conf='[database]\nconnection = %s\n' % url)
+        n = args.meta_samples
+        r['meta_100'] = _meta_measure(api.port, marker, unique_id, n)
+        print('metadata: filling to %d images ...' % total, flush=True)
+        began = time.perf_counter()
+        marker, unique_id = _meta_fill(engine, 100, total - 100, total)
+        r['meta_fill_s'] = time.perf_counter() - began
+        began = time.perf_counter()
+        vacuum = sa.create_engine(url, isolation_level='AUTOCOMMIT')
+        with vacuum.connect() as conn:
+            conn.exec_driver_sql('VACUUM ANALYZE')
+        vacuum.dispose()
+        r['meta_vacuum_s'] = time.perf_counter() - began
+        r['meta_many'] = _meta_measure(api.port, marker, unique_id, n)
+        with engine.connect() as conn:
+            r['meta_db_mib'] = conn.exec_driver_sql(
+                'SELECT pg_database_size(current_database())').scalar() / MiB
+            r['meta_rows'] = {t: conn.exec_driver_sql(
+                'SELECT count(*) FROM %s' % t).scalar()
+                for t in ('images', 'image_properties', 'image_locations')}
+            r['meta_index_mib'] = {row[0]: row[1] / MiB for row in
+                                   conn.exec_driver_sql(
+                'SELECT indexrelname, pg_relation_size(indexrelid) '
+                'FROM pg_stat_user_indexes WHERE relname = '
+                "'image_properties'")}
+        # The property filters again without the value index, for the
+        # record of what it buys.
+        with engine.begin() as conn:
+            conn.exec_driver_sql('DROP INDEX ix_image_properties_value')
+            conn.exec_driver_sql('ANALYZE image_properties')
+        without = _meta_measure(api.port, marker, unique_id, max(5, n // 10),
+                                rounds=1)
+        r['meta_many_no_value_index'] = {
+            k: v for k, v in without.items() if 'property' in k}
+    finally:
+        if api is not None:
+            api.stop()
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql('DROP DATABASE IF EXISTS %s' % name)
+        admin.dispose()
+    return r
+
+
+def metadata_rows(r, args):
+    rows = [('images / properties / locations',
+             '%(images)d / %(image_properties)d / %(image_locations)d'
+             % r['meta_rows']),
+            ('bulk fill through glance_v1.registry.db.bulk',
+             '%.0f s (%.0f images/s), VACUUM ANALYZE %.0f s' % (
+                 r['meta_fill_s'], (args.meta_images - 100)
+                 / r['meta_fill_s'], r['meta_vacuum_s'])),
+            ('database size', '%.0f MiB' % r['meta_db_mib'])]
+    for index, size in sorted(r['meta_index_mib'].items()):
+        rows.append(('  index %s' % index, '%.1f MiB' % size))
+    for label, (p50, p95) in r['meta_many'].items():
+        few = r['meta_100'][label]
+        rows.append(('%s p50/p95, 100 -> %d' % (label, args.meta_images),
+                     '%.2f/%.2f -> %.2f/%.2f ms' % (few[0], few[1], p50,
+                                                    p95)))
+    for label, (p50, p95) in r['meta_many_no_value_index'].items():
+        rows.append(('%s, no value index' % label,
+                     '%.2f/%.2f ms' % (p50, p95)))
+    return rows
+
+
+def metadata_verdicts(r, args):
+    return [('%s p50 at %d <= 1.2 x at 100' % (label, args.meta_images),
+             '%.2f vs %.2f ms' % (p50, 1.2 * r['meta_100'][label][0]),
+             p50 <= 1.2 * r['meta_100'][label][0])
+            for label, (p50, _p95) in r['meta_many'].items()]
+
+
+# -- the Swift store against python-swiftclient (issue 17 section 3) --------
+
+SEGMENT_MIB = 200  # swift_store_large_object_chunk_size's default
+
+
+class _SwiftClient:
+    """python-swiftclient's own transfers (``swiftclient.service``, what
+    the ``swift`` CLI runs: concurrent segment PUTs, md5 checked), in
+    this process, so no interpreter start-up is timed."""
+
+    def __init__(self, settings):
+        from swiftclient import service
+        self.service = service
+        self.swift = service.SwiftService({
+            'auth': settings['auth_address'], 'user': settings['user'],
+            'key': settings['key'], 'auth_version': '1'})
+        self._check(self.swift.post('bench-client'))
+
+    @staticmethod
+    def _check(results):
+        results = [results] if isinstance(results, dict) else list(results)
+        failed = [r for r in results if not r.get('success', True)]
+        if failed:
+            raise RuntimeError('swiftclient: %s' % failed[0].get('error'))
+
+    def upload(self, path, name, segment_size=None):
+        options = {'segment_size': segment_size, 'use_slo': True} \
+            if segment_size else {}
+        start = time.perf_counter()
+        self._check(self.swift.upload('bench-client', [
+            self.service.SwiftUploadObject(path, object_name=name)],
+            options))
+        return os.path.getsize(path) / MiB / (time.perf_counter() - start)
+
+    def close(self):
+        # Ends the service's thread pools.
+        self.swift.__exit__(None, None, None)
+
+    def download(self, name, size):
+        start = time.perf_counter()
+        self._check(self.swift.download('bench-client', [name],
+                                        {'out_file': os.devnull}))
+        return size / MiB / (time.perf_counter() - start)
+
+
+def run_swift(args, work):
+    base = os.path.join(work, 'saio')
+    aio = [sys.executable, os.path.join(REPO, 'tools', 'swift_aio.py')]
+    print('swift: starting the all-in-one ...', flush=True)
+    subprocess.run(aio + ['start', '--base', base], check=True,
+                   stdout=subprocess.DEVNULL)
+    try:
+        return _run_swift(args, work, base)
+    finally:
+        subprocess.run(aio + ['stop', '--base', base, '--purge'])
+
+
+def _run_swift(args, work, base):
+    """Each run moves the file through swiftclient and through glance-api
+    back to back, so that load elsewhere on a shared machine falls on
+    both sides of a ratio alike."""
+    with open(os.path.join(base, 'saio.json')) as f:
+        settings = json.load(f)
+    size = args.swift_image
+    src = os.path.join(work, 'swift.bin')
+    make_file(src, size)
+    store = ''.join('%s = %s\n' % item for item in (
+        ('stores', 'file,http,swift'), ('default_store', 'swift'),
+        ('swift_store_auth_address', settings['auth_address']),
+        ('swift_store_auth_version', settings['auth_version']),
+        ('swift_store_user', settings['user']),
+        ('swift_store_key', settings['key']),
+        ('swift_store_container', 'bench-glance'),
+        ('swift_store_create_container_on_put', 'true'),
+        ('swift_store_large_object_chunk_size', SEGMENT_MIB)))
+    client = _SwiftClient(settings)
+    api = Api(os.path.join(work, 'api-swift'),
+              conf='[glance_store]\n' + store)
+    runs = {key: [] for key in ('put', 'put_segmented', 'get',
+                                'get_segmented')}
+    mine = {key: [] for key in runs}
+    try:
+        warm_up(api.port, work)
+        idle = api.peak_rss_mib()
+        api.reset_peak_rss()
+        print('swift: %d runs each way ...' % args.runs, flush=True)
+        ids = {}
+        for i in range(args.runs):
+            for key, segment, chunked in (
+                    ('put', None, False),
+                    ('put_segmented', SEGMENT_MIB * MiB, True)):
+                runs[key].append(client.upload(src, '%s-%d' % (key, i),
+                                               segment))
+                image_id, rate = upload(api.port, src, chunked=chunked)
+                ids.setdefault(key, image_id)
+                mine[key].append(rate)
+        for _ in range(args.runs):
+            for key, put in (('get', 'put'),
+                             ('get_segmented', 'put_segmented')):
+                runs[key].append(client.download(put + '-0', size))
+                mine[key].append(download(
+                    api.port, '/v1/images/%s' % ids[put])[1])
+        peak = api.peak_rss_mib()
+    finally:
+        api.stop()
+        client.close()
+    r = {'swift_rss_idle_mib': idle, 'swift_rss_peak_mib': peak}
+    for key in runs:
+        r['swift_%s_mibs_runs' % key] = mine[key]
+        r['swift_%s_mibs' % key] = median(mine[key])
+        r['swift_client_%s_mibs_runs' % key] = runs[key]
+        r['swift_client_%s_mibs' % key] = median(runs[key])
+    return r
+
+
+_SWIFT_PAIRS = (
+    ('upload, Content-Length (one object)', 'swift_put_mibs',
+     'swift_client_put_mibs'),
+    ('upload, chunked (SLO segments)', 'swift_put_segmented_mibs',
+     'swift_client_put_segmented_mibs'),
+    ('download, one object', 'swift_get_mibs', 'swift_client_get_mibs'),
+    ('download, SLO', 'swift_get_segmented_mibs',
+     'swift_client_get_segmented_mibs'),
+)
+
+
+def swift_rows(r, args):
+    rows = []
+    for label, ours, theirs in _SWIFT_PAIRS:
+        rows.append(('%s %d MiB: glance_v1 / swiftclient' % (
+            label, args.swift_image // MiB), '%.0f / %.0f MiB/s' % (
+                r[ours], r[theirs])))
+    rows.append(('glance-api RSS idle -> peak over the transfers',
+                 '%.1f -> %.1f MiB' % (r['swift_rss_idle_mib'],
+                                       r['swift_rss_peak_mib'])))
+    return rows
+
+
+def swift_verdicts(r, args):
+    checks = [('swift %s >= 0.8 x swiftclient' % label,
+               '%.0f vs %.0f MiB/s' % (r[ours], 0.8 * r[theirs]),
+               r[ours] >= 0.8 * r[theirs])
+              for label, ours, theirs in _SWIFT_PAIRS]
+    checks.append(('swift peak RSS within 32 MiB of idle',
+                   '%.1f vs %.1f MiB' % (r['swift_rss_peak_mib'],
+                                         r['swift_rss_idle_mib'] + 32),
+                   r['swift_rss_peak_mib'] <= r['swift_rss_idle_mib'] + 32))
+    return checks
 
 
 # -- the run ------------------------------------------------------------------
@@ -1252,9 +1586,11 @@ def base_rows(r, args):
 # Each section: what it runs, its table and its verdicts
 # ((target, value, True/False, or None when its reference is missing)).
 SECTIONS = {
-    'base': (run_base, base_rows, verdicts),
-    'first': (run_first, first_rows, first_verdicts),
-    'herd': (run_herd, herd_rows, herd_verdicts),
+    'base': (run_base, base_rows, lambda r, args: verdicts(r)),
+    'first': (run_first, first_rows, lambda r, args: first_verdicts(r)),
+    'herd': (run_herd, herd_rows, lambda r, args: herd_verdicts(r)),
+    'metadata': (run_metadata, metadata_rows, metadata_verdicts),
+    'swift': (run_swift, swift_rows, swift_verdicts),
 }
 
 
@@ -1285,6 +1621,10 @@ def main():
     parser.add_argument('--sections', default=','.join(SECTIONS),
                         help='comma-separated sections to run, of: %s '
                              '(default: all)' % ', '.join(SECTIONS))
+    parser.add_argument('--meta-images', type=int, default=None,
+                        help='images in the PostgreSQL registry of the '
+                             'metadata section (default 1000000, '
+                             '100000 with --quick)')
     parser.add_argument('--herd-client', metavar='SPEC',
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -1306,6 +1646,10 @@ def main():
     args.first_image = (256 if args.quick else 1024) * MiB
     args.herd_clients = 200 if args.quick else 1000
     args.herd_image = (16 if args.quick else 64) * MiB
+    args.meta_images = args.meta_images or (
+        100000 if args.quick else 1000000)
+    args.meta_samples = 50 if args.quick else 100
+    args.swift_image = (256 if args.quick else 1024) * MiB
     # Sockets and files of a herd, in this process and its children.
     resource.setrlimit(resource.RLIMIT_NOFILE, (
         resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
@@ -1320,9 +1664,9 @@ def main():
         finally:
             shutil.rmtree(work, ignore_errors=True)
         r['verdicts'] = [{'target': n, 'value': v, 'pass': p}
-                         for n, v, p in checks(r)]
-        print_section(name, rows(r, args), checks(r), args)
-        ok = ok and all(p is not False for _, _, p in checks(r))
+                         for n, v, p in checks(r, args)]
+        print_section(name, rows(r, args), checks(r, args), args)
+        ok = ok and all(p is not False for _, _, p in checks(r, args))
     print('\nload before and after: %s / %s' % (results['uptime'],
                                                  _load()))
     with open(args.json, 'w') as f:

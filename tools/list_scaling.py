@@ -1,6 +1,6 @@
 """How list time grows with the number of images.
 
-Fills a SQLite database with N images (bulk inserts through the models,
+Fills a SQLite database with N images (glance_v1.registry.db.bulk,
 two properties and one location each), starts a real glance-api on it and
 prints the median time of list requests, for each N given:
 
@@ -29,10 +29,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
 from oslo_config import cfg  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
 
+from glance_v1.registry.db import bulk  # noqa: E402
 from glance_v1.registry.db import migration  # noqa: E402
-from glance_v1.registry.db import models  # noqa: E402
 from glance_v1.registry.db import session  # noqa: E402
 from tests.functional import server  # noqa: E402
 
@@ -48,6 +47,28 @@ QUERIES = (
 )
 
 
+def synthetic_images(first, count, total):
+    """Images ``first`` .. ``first + count - 1`` of a registry of
+    ``total``: a tenth queued, one in fifty deleted, half public, a
+    quarter owner-less, two properties (one shared by a tenth of the
+    images, one unique) and a location each."""
+    start = datetime.datetime(2020, 1, 1)
+    for i in range(first, first + count):
+        image_id = str(uuid.uuid4())
+        created = start + datetime.timedelta(seconds=i)
+        yield {
+            'id': image_id, 'name': 'image-%07d' % (i * 7919 % total),
+            'disk_format': 'raw', 'container_format': 'bare',
+            'size': i, 'status': 'active' if i % 10 else 'queued',
+            'is_public': i % 2 == 0,
+            'owner': None if i % 4 == 1 else 'tenant%d' % (i % 7),
+            'created_at': created, 'deleted': i % 50 == 0,
+            'deleted_at': created if i % 50 == 0 else None,
+            'properties': {'os_distro': 'distro%d' % (i % 10),
+                           'kernel_id': image_id},
+            'locations': ['file:///nonexistent/%s' % image_id]}
+
+
 def fill(state_dir, count):
     os.makedirs(state_dir)
     cfg.CONF([], project='glance', default_config_files=[])
@@ -56,38 +77,15 @@ def fill(state_dir, count):
     session.dispose()
     migration.upgrade()
     engine = session.get_engine()
-    start = datetime.datetime(2020, 1, 1)
     middle = None
     with engine.begin() as conn:
         for first in range(0, count, BATCH):
-            images, props, locs = [], [], []
-            for i in range(first, min(first + BATCH, count)):
-                image_id = str(uuid.uuid4())
-                if i == count // 2 + 1:
-                    middle = image_id
-                created = start + datetime.timedelta(seconds=i)
-                images.append({
-                    'id': image_id, 'name': 'image-%07d' % (i * 7919 % count),
-                    'disk_format': 'raw', 'container_format': 'bare',
-                    'size': i, 'status': 'active' if i % 10 else 'queued',
-                    'is_public': i % 2 == 0, 'checksum': None,
-                    'min_disk': 0, 'min_ram': 0,
-                    'owner': None if i % 4 == 1 else 'tenant%d' % (i % 7),
-                    'protected': False, 'created_at': created,
-                    'updated_at': created, 'deleted': i % 50 == 0,
-                    'deleted_at': created if i % 50 == 0 else None})
-                for name, value in (('os_distro', 'distro%d' % (i % 10)),
-                                    ('kernel_id', image_id)):
-                    props.append({'image_id': image_id, 'name': name,
-                                  'value': value, 'created_at': created,
-                                  'deleted': False})
-                locs.append({'image_id': image_id, 'status': 'active',
-                             'value': 'file:///nonexistent/%s' % image_id,
-                             'created_at': created, 'deleted': False})
-            conn.execute(sa.insert(models.Image), images)
-            conn.execute(sa.insert(models.ImageProperty), props)
-            conn.execute(sa.insert(models.ImageLocation), locs)
-        conn.exec_driver_sql('ANALYZE')
+            images = list(synthetic_images(
+                first, min(BATCH, count - first), count))
+            if first <= count // 2 + 1 < first + len(images):
+                middle = images[count // 2 + 1 - first]['id']
+            bulk.insert_images(conn, images)
+        bulk.analyze(conn)
     session.dispose()
     return middle
 

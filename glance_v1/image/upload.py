@@ -249,6 +249,7 @@ def upload(ctx, registry, image, body, store_name=None, limit=None,
                 "image (%s) did not match. Setting image status to 'killed'."
                 % (declared_checksum, md5))
         inspector.finish()
+        return md5
 
     lease = None
     try:

@@ -7,7 +7,11 @@ class Store:
     ``add`` streams ``chunks`` (an iterable of bytes-like objects; see
     ``borrows_chunks``) into the store under a name nobody else can see,
     calls ``verify(bytes_written)`` once all data is durable, and only then
-    makes the data visible under the returned location. If anything raises
+    makes the data visible under the returned location. ``verify`` returns
+    the md5 (hex) of the data the upload saw (None for a caller without
+    one), so a store that gets an md5 back from its backend can check it
+    without hashing the data again. If
+    anything raises
     -- the input, ``verify`` or the store itself -- the partial data is
     removed before the exception propagates.
     """

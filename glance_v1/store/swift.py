@@ -30,6 +30,7 @@ from swiftclient import client as swift_client
 from swiftclient import exceptions as swift_exc
 
 from glance_v1.common import exception
+from glance_v1.common import threads
 from glance_v1.store import base
 from glance_v1.store import location
 
@@ -179,16 +180,23 @@ class _Upload:
     """One segment (or the whole object) as a PUT body: pulls up to
     ``limit`` bytes from the upload's chunk iterator.
 
+    The md5 that Swift's etag is checked against runs in a native thread
+    of its own (``threads.Feeder``), beside the send rather than between
+    two chunks of it; ``digest()`` waits for it.
+
     swiftclient may retry the PUT; that is only sound while nothing has
     been sent, which ``reset`` checks. An error of the input itself (client
     gone, size cap) is kept so it is raised as is, not as a Swift error.
     """
 
-    def __init__(self, source, limit):
+    def __init__(self, source, limit, hashed=True):
+        """``hashed``: compute the md5 of what is sent (else the caller
+        checks Swift's etag by other means, and ``digest()`` is None)."""
         self.source = source
         self.limit = limit
         self.sent = 0
-        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.md5 = hashlib.md5(usedforsecurity=False) if hashed else None
+        self.hasher = threads.Feeder(self.md5.update) if hashed else None
         self.error = None
 
     def __iter__(self):
@@ -202,8 +210,20 @@ class _Upload:
             if not chunk:
                 return
             self.sent += len(chunk)
-            self.md5.update(chunk)
+            if self.hasher is not None:
+                self.hasher.feed(chunk)
             yield chunk
+
+    def digest(self):
+        """The md5 of what was sent, once all of it is hashed."""
+        if self.hasher is None:
+            return None
+        self.hasher.finish()
+        return self.md5.hexdigest()
+
+    def abandon(self):
+        if self.hasher is not None:
+            self.hasher.stop()
 
     def reset(self, *args, **kwargs):
         if self.sent:
@@ -384,6 +404,25 @@ class SwiftStore(base.Store):
 
     def _put(self, container, name, body):
         """PUT one body; the input's own error wins over Swift's."""
+        try:
+            etag = self._send(container, name, body)
+            sent = body.digest()
+        except BaseException:
+            # Whatever went wrong, the hashing thread ends here.
+            body.abandon()
+            raise
+        if sent is not None:
+            self._check_etag(container, name, etag, sent)
+        return etag
+
+    @staticmethod
+    def _check_etag(container, name, etag, sent):
+        if etag != sent:
+            raise exception.StoreError(
+                'Swift stored %s/%s with md5 %s, glance sent %s'
+                % (container, name, etag, sent))
+
+    def _send(self, container, name, body):
         conn = self._connection()
         try:
             etag = conn.put_object(container, name, body,
@@ -400,17 +439,18 @@ class SwiftStore(base.Store):
             conn.close()
         if body.error is not None:
             raise body.error
-        if etag != body.md5.hexdigest():
-            raise exception.StoreError(
-                'Swift stored %s/%s with md5 %s, glance sent %s'
-                % (container, name, etag, body.md5.hexdigest()))
         return etag
 
     def _add_single(self, image_id, source, verify):
-        body = _Upload(source, None)
+        # The upload's own md5 of the whole image is the object's: Swift's
+        # etag is checked against what verify() returns rather than
+        # against a second md5 of the same bytes.
+        body = _Upload(source, None, hashed=False)
         try:
-            self._put(self.container, image_id, body)
-            verify(source.total)
+            etag = self._put(self.container, image_id, body)
+            md5 = verify(source.total)
+            if md5 is not None:
+                self._check_etag(self.container, image_id, etag, md5)
         except BaseException:
             self._remove(self.container, image_id)
             raise

@@ -106,6 +106,9 @@ class ImageProperty(SoftDeleteMixin, Base):
         UniqueConstraint('image_id', 'name',
                          name='uq_image_properties_image_id_name'),
         Index('ix_image_properties_name_value', 'name', 'deleted'),
+        # property-<name>=<value> filters (0004_property_value_index).
+        Index('ix_image_properties_value', 'value', postgresql_using='hash',
+              mysql_length={'value': 255}),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True,

@@ -2,6 +2,7 @@
 drift between them and the models (glance-v1-reference §12)."""
 
 import datetime
+import os
 
 from alembic import autogenerate
 from alembic import migration as alembic_migration
@@ -56,6 +57,28 @@ class MigrationsMixin:
                 min_ram=0, protected=False, deleted=False, created_at=when))
             self.assertEqual(when, conn.execute(
                 sa.select(images.c.created_at)).scalar())
+
+    def test_property_values_indexed_and_unbounded(self):
+        migration.upgrade(engine=self.engine)
+        indexes = {i['name']: i['column_names'] for i in
+                   sa.inspect(self.engine).get_indexes('image_properties')}
+        self.assertEqual(['value'], indexes.get('ix_image_properties_value'))
+        # A value beyond what a btree entry takes on PostgreSQL (~2.7 KB,
+        # after compression) is still stored.
+        value = os.urandom(8192).hex()
+        images = models.Image.__table__
+        props = models.ImageProperty.__table__
+        now = models.utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(images.insert().values(
+                id='i1', status='queued', is_public=False, min_disk=0,
+                min_ram=0, protected=False, deleted=False, created_at=now))
+            conn.execute(props.insert().values(
+                image_id='i1', name='big', value=value, deleted=False,
+                created_at=now))
+            self.assertEqual(value, conn.execute(
+                sa.select(props.c.value).where(
+                    props.c.value == value)).scalar())
 
 
 class TestSQLiteMigrations(MigrationsMixin, base.TestCase):

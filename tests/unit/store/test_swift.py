@@ -193,6 +193,20 @@ class SwiftStoreTest(base.TestCase):
             self.assertEqual({'glance': [], 'glance_segments': []},
                              self.everything())
 
+    def test_object_checked_against_the_uploads_md5(self):
+        # A single object is not hashed again by the store: Swift's etag
+        # is compared with the md5 verify() returns.
+        good = hashlib.md5(b'x' * 1000).hexdigest()
+        loc, _ = self.store.add('img11', self.chunks(1000), 1000,
+                                lambda n: good)
+        self.assertEqual(b'x' * 1000, b''.join(self.store.get(loc)[0]))
+        error = self.assertRaises(
+            exception.StoreError, self.store.add, 'img12',
+            self.chunks(1000), 1000, lambda n: hashlib.md5(b'y').hexdigest())
+        self.assertIn('with md5 %s' % good, str(error))
+        self.assertEqual({'glance': ['img11'], 'glance_segments': []},
+                         self.everything())
+
     def test_input_error_wins_and_cleans(self):
         def broken():
             yield b'y' * MiB

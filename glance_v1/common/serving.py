@@ -165,6 +165,11 @@ class _Closing:
                 n = self._send_head(fd, offset, count)
                 offset += n
                 count -= n
+            if not count:
+                # All of it went with the head: no round trip through
+                # the sender, which would let the client see the end of
+                # the response before this request has finished.
+                continue
             if os.get_blocking(sock.fileno()):
                 for n in _sendfile(sock, fd, offset, count):
                     self._sent(n)

@@ -106,6 +106,16 @@ class FunctionalTest(testtools.TestCase):
         hdrs.update(headers or {})
         return self.request('POST', '/v1/images', hdrs, body, **kw)
 
+    @staticmethod
+    def read_until_closed(sock):
+        """All the server sends on ``sock`` until it closes."""
+        got = []
+        while True:
+            data = sock.recv(1 << 20)
+            if not data:
+                return b''.join(got)
+            got.append(data)
+
     def raw_socket(self, api=None):
         api = api or self.api
         return socket.create_connection(('127.0.0.1', api.port), timeout=30)

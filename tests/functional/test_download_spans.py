@@ -19,12 +19,7 @@ class DownloadSpansTest(base.FunctionalTest):
         self.addCleanup(sock.close)
         sock.sendall(b'GET /v1/images/%s HTTP/1.1\r\nHost: x\r\n'
                      b'Connection: close\r\n\r\n' % image_id.encode())
-        got = []
-        while True:
-            data = sock.recv(1 << 20)
-            if not data:
-                return b''.join(got)
-            got.append(data)
+        return self.read_until_closed(sock)
 
     def test_headers_before_data(self):
         for size in SIZES:

@@ -54,12 +54,7 @@ class FramingMixin:
                 sock.sendall(data)
             except OSError:
                 pass
-            raw = b''
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                raw += chunk
+            raw = self.read_until_closed(sock)
         finally:
             sock.close()
         self.assertTrue(raw.startswith(b'HTTP/1.'), raw[:200])

@@ -154,12 +154,7 @@ class TestUploads(base.FunctionalTest):
         sock.sendall(b'x' * 10)
         sock.settimeout(10)
         started = time.monotonic()
-        answer = b''
-        while True:
-            data = sock.recv(65536)
-            if not data:
-                break
-            answer += data
+        answer = self.read_until_closed(sock)
         sock.close()
         self.assertLess(time.monotonic() - started, 5)
         head, _, body = answer.partition(b'\r\n\r\n')

@@ -26,6 +26,7 @@ import eventlet.hubs
 import eventlet.wsgi
 from oslo_config import cfg
 
+from glance_v1.common import linger
 from glance_v1.common import serving
 
 LOG = logging.getLogger(__name__)
@@ -206,29 +207,19 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         self.close_connection = 1
         self._linger = True
 
-    # Closing a socket while the client still sends makes the kernel
-    # answer with a reset, which can destroy our answer (a 400 of an
-    # upload refused from its headers, say) before the client reads it.
-    # So such a connection stops sending, then reads and drops what still
-    # arrives before it closes: a lingering close, ended by a silence of
-    # _LINGER_IDLE seconds (the client read our answer and stopped) and
-    # bounded in time and bytes. A silence, not a total time, ends it: a
-    # client still sending on a loaded machine must not be reset.
+    # An upload refused before its body was read ends with a lingering
+    # close (common/linger), or the client may see a reset, not our answer.
     _linger = False
-    _LINGER_IDLE = 2.0
-    _LINGER_SECONDS = 30.0
-    _LINGER_BYTES = 1 << 30
 
     def finish(self):
         if self._linger:
             self._linger = False
             try:
                 self.wfile.flush()
-                self.connection.shutdown(socket.SHUT_WR)
-                _drain(self.connection, self._LINGER_IDLE,
-                       self._LINGER_SECONDS, self._LINGER_BYTES)
             except OSError:
                 pass
+            else:
+                linger.close_softly(self.connection)
         super().finish()
 
     def formalize_key_naming(self, k):
@@ -339,22 +330,6 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         except OSError:
             pass
         self.close_connection = 1
-
-
-def _drain(sock, idle, seconds, limit):
-    """Read and drop what ``sock`` receives until the peer closes or is
-    silent for ``idle`` seconds, for at most ``seconds`` and ``limit``
-    bytes."""
-    deadline = time.monotonic() + seconds
-    while limit > 0:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        sock.settimeout(min(idle, left))
-        data = sock.recv(min(limit, 65536))
-        if not data:
-            return
-        limit -= len(data)
 
 
 def _head_too_slow(handler_ref):

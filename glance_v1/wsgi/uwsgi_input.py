@@ -9,10 +9,19 @@ ends, and says so with ``wsgi.input_terminated``; without it the API
 refuses chunked uploads with 411 (``glance_v1.api.v1.images``).
 
 The ini option ``glance-chunked-input = false`` turns this off. ``adapt``
-also keeps a client's X-Forwarded-Proto out of ``wsgi.url_scheme``.
+also keeps a client's X-Forwarded-Proto out of ``wsgi.url_scheme``, and
+ends a connection whose upload was refused with its body unread with a
+lingering close (``glance.close_connection``, common/linger): uWSGI
+would close it at once, and the client still sending would see a reset
+instead of the answer.
 """
 
+import os
+import socket
+
 from oslo_utils import strutils
+
+from glance_v1.common import linger
 
 OPTION = 'glance-chunked-input'
 
@@ -92,6 +101,29 @@ def _scheme(environ):
         else 'http'
 
 
+class _Lingering:
+    """``result`` (a response), then a lingering close of the connection
+    once uWSGI sent it and calls ``close``."""
+
+    def __init__(self, result, connection_fd):
+        self._result = result
+        self._fd = connection_fd
+
+    def __iter__(self):
+        return iter(self._result)
+
+    def close(self):
+        try:
+            close = getattr(self._result, 'close', None)
+            if close is not None:
+                close()
+        finally:
+            # A duplicate of uWSGI's descriptor: shutting it down acts on
+            # the connection, closing it leaves uWSGI's own.
+            with socket.socket(fileno=os.dup(self._fd)) as sock:
+                linger.close_softly(sock)
+
+
 def adapt(app):
     """``app`` as uWSGI must serve it; ``app`` itself elsewhere."""
     try:
@@ -110,5 +142,14 @@ def adapt(app):
             environ.pop('CONTENT_LENGTH', None)
             environ['wsgi.input'] = ChunkedInput(uwsgi.chunked_read)
             environ['wsgi.input_terminated'] = True
-        return app(environ, start_response)
+        # Every response closes the connection (the ini's Connection:
+        # close); an upload refused with its body unread asks, through
+        # this hook, that it linger first. Other responses go back as
+        # they are, so uWSGI still sees its own file wrapper.
+        refused = []
+        environ['glance.close_connection'] = lambda: refused.append(True)
+        result = app(environ, start_response)
+        if refused:
+            return _Lingering(result, uwsgi.connection_fd())
+        return result
     return served_by_uwsgi

@@ -3,7 +3,9 @@
 uWSGI itself is exercised by the functional suite under
 ``tox -e uwsgi``; here its ``chunked_read`` is a list of chunks."""
 
+import socket
 import sys
+import threading
 import types
 
 import testtools
@@ -149,4 +151,42 @@ class TestAdapt(testtools.TestCase):
             environ = dict(headers, **{'wsgi.input': raw,
                                        'wsgi.url_scheme': 'http'})
             seen = self.call(app, dict(environ))
+            self.assertTrue(callable(seen.pop('glance.close_connection')))
             self.assertEqual(environ, seen)
+
+    def test_refused_upload_lingers_after_its_answer(self):
+        module = self.fake_uwsgi()
+        ours, client = socket.socketpair()
+        self.addCleanup(ours.close)
+        self.addCleanup(client.close)
+        module.connection_fd = ours.fileno
+        # Without the lingering close both the send and the recv below
+        # time out.
+        client.settimeout(5)
+        closed = []
+
+        class Result(list):
+            def close(self):
+                closed.append(True)
+
+        def refusing(environ, start_response):
+            environ['glance.close_connection']()
+            return Result([b'400 answer'])
+
+        def served(environ, start_response):
+            return Result([b'ok'])
+
+        self.assertIsInstance(uwsgi_input.adapt(served)({}, None), Result)
+        result = uwsgi_input.adapt(refusing)({}, None)
+        self.assertEqual([b'400 answer'], list(result))
+        # The client still sends when the answer is out, then stops.
+        sender = threading.Thread(target=lambda: (
+            client.sendall(b'x' * 300000), client.shutdown(socket.SHUT_WR)))
+        sender.start()
+        result.close()
+        sender.join()
+        self.assertEqual([True], closed)
+        # Our side stopped sending; uWSGI's descriptor is still open.
+        self.assertEqual(b'', client.recv(10))
+        self.assertGreaterEqual(ours.fileno(), 0)
+        ours.getsockname()

@@ -60,6 +60,29 @@ class StrictHttpTest(testtools.TestCase):
                          status_int)
         self.assertEqual([], self.closed)
 
+    def test_malformed_request_lines(self):
+        # What uWSGI passes on of a request line the eventlet server
+        # refuses itself.
+        for protocol in ('HTTP/1.1.1', 'HTTP/1', 'http/1.1', 'HTTP/11.1',
+                         'HTTP/1.x', '', 'HTTP/1.1 x'):
+            resp = self.call(SERVER_PROTOCOL=protocol)
+            self.assertEqual(400, resp.status_int, protocol)
+            self.assertIn(b'Malformed request line.', resp.body)
+        for method in ('GE T', 'GET\x00', '', 'G\xe9T', 'GET/'):
+            resp = self.call(REQUEST_METHOD=method)
+            self.assertEqual(400, resp.status_int, method)
+        for protocol in ('HTTP/2.0', 'HTTP/3.0', 'HTTP/0.9'):
+            resp = self.call(SERVER_PROTOCOL=protocol)
+            self.assertEqual(505, resp.status_int, protocol)
+            self.assertIn(b'Only HTTP/1.0 and HTTP/1.1 are supported.',
+                          resp.body)
+        self.assertEqual(17, len(self.closed))
+        for protocol in ('HTTP/1.0', 'HTTP/1.1'):
+            for method in ('GET', 'PATCH', 'X-CUSTOM'):
+                resp = self.call(SERVER_PROTOCOL=protocol,
+                                 REQUEST_METHOD=method)
+                self.assertEqual(200, resp.status_int, (protocol, method))
+
     def test_first_filter_of_every_pipeline(self):
         for name in ('glance-api-paste.ini', 'glance-registry-paste.ini'):
             paste = configparser.ConfigParser()

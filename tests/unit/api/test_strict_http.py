@@ -76,7 +76,7 @@ class StrictHttpTest(testtools.TestCase):
             self.assertEqual(505, resp.status_int, protocol)
             self.assertIn(b'Only HTTP/1.0 and HTTP/1.1 are supported.',
                           resp.body)
-        self.assertEqual(17, len(self.closed))
+        self.assertEqual(15, len(self.closed))
         for protocol in ('HTTP/1.0', 'HTTP/1.1'):
             for method in ('GET', 'PATCH', 'X-CUSTOM'):
                 resp = self.call(SERVER_PROTOCOL=protocol,

@@ -17,6 +17,7 @@ instead of the answer.
 """
 
 import os
+import select
 import socket
 
 from oslo_utils import strutils
@@ -24,6 +25,8 @@ from oslo_utils import strutils
 from glance_v1.common import linger
 
 OPTION = 'glance-chunked-input'
+# Seconds the interim 100 Continue may wait for room in the socket.
+CONTINUE_TIMEOUT = 60
 
 
 class ChunkedInput:
@@ -32,11 +35,16 @@ class ChunkedInput:
     ``read_chunk`` is ``uwsgi.chunked_read``: the next chunk, b'' after
     the last one, OSError when the client went away, stalled past
     uWSGI's timeout, or sent a malformed or too large chunk. A failed body
-    stays failed: every later read raises too.
+    stays failed: every later read raises too. ``send_continue``, when
+    given, runs before the first chunk is read: uWSGI answers a client's
+    ``Expect: 100-continue`` when a sized body is read, never for
+    ``chunked_read``, and the client would wait for it (curl waits a
+    second, others the whole socket timeout).
     """
 
-    def __init__(self, read_chunk):
+    def __init__(self, read_chunk, send_continue=None):
         self._read_chunk = read_chunk
+        self._send_continue = send_continue
         self._chunk = b''
         self._pos = 0
         self._done = False
@@ -46,6 +54,9 @@ class ChunkedInput:
         if self._error is not None:
             raise OSError(self._error)
         try:
+            if self._send_continue is not None:
+                send, self._send_continue = self._send_continue, None
+                send()
             chunk = self._read_chunk()
         except OSError as e:
             self._error = 'chunked request body: %s' % e
@@ -76,6 +87,28 @@ class ChunkedInput:
                 want -= len(part)
             parts.append(part)
         return parts[0] if len(parts) == 1 else b''.join(parts)
+
+
+def _expects_continue(environ):
+    return environ.get('SERVER_PROTOCOL') == 'HTTP/1.1' and \
+        environ.get('HTTP_EXPECT', '').lower() == '100-continue'
+
+
+def _continue_sender(fd):
+    """Sends the interim ``100 Continue`` on uWSGI's connection ``fd``."""
+    def send():
+        data = memoryview(b'HTTP/1.1 100 Continue\r\n\r\n')
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        while data:
+            # uWSGI's sockets do not block.
+            if not poller.poll(CONTINUE_TIMEOUT * 1000):
+                raise OSError('could not send 100 Continue')
+            try:
+                data = data[os.write(fd, data):]
+            except BlockingIOError:
+                pass
+    return send
 
 
 def _is_chunked(environ):
@@ -140,7 +173,10 @@ def adapt(app):
         if chunked_input and _is_chunked(environ):
             # The decoded body replaces any Content-Length (RFC 9112 6.3).
             environ.pop('CONTENT_LENGTH', None)
-            environ['wsgi.input'] = ChunkedInput(uwsgi.chunked_read)
+            environ['wsgi.input'] = ChunkedInput(
+                uwsgi.chunked_read,
+                _continue_sender(uwsgi.connection_fd())
+                if _expects_continue(environ) else None)
             environ['wsgi.input_terminated'] = True
         # Every response closes the connection (the ini's Connection:
         # close); an upload refused with its body unread asks, through

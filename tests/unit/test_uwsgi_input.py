@@ -142,6 +142,39 @@ class TestAdapt(testtools.TestCase):
             self.assertNotIn('CONTENT_LENGTH', seen)
             self.assertEqual(b'imgdata', seen['wsgi.input'].read())
 
+    def test_continue_before_the_first_chunk(self):
+        module = self.fake_uwsgi()
+        ours, client = socket.socketpair()
+        self.addCleanup(ours.close)
+        self.addCleanup(client.close)
+        ours.setblocking(False)
+        client.setblocking(False)
+        module.connection_fd = ours.fileno
+        app = uwsgi_input.adapt(self.app)
+        for protocol, expect, sent in (
+                ('HTTP/1.1', '100-continue',
+                 b'HTTP/1.1 100 Continue\r\n\r\n'),
+                ('HTTP/1.1', '100-Continue',
+                 b'HTTP/1.1 100 Continue\r\n\r\n'),
+                ('HTTP/1.0', '100-continue', None),
+                ('HTTP/1.1', None, None)):
+            read_chunk, calls = reader([b'img'])
+
+            def chunked_read():
+                # The client sends only once it has the interim answer.
+                if sent is not None and not calls:
+                    self.assertEqual(sent, client.recv(100))
+                return read_chunk()
+            module.chunked_read = chunked_read
+            environ = {'HTTP_TRANSFER_ENCODING': 'chunked',
+                       'SERVER_PROTOCOL': protocol}
+            if expect:
+                environ['HTTP_EXPECT'] = expect
+            seen = self.call(app, environ)
+            self.assertEqual(b'img', seen['wsgi.input'].read())
+            self.assertEqual(2, len(calls))
+            self.assertRaises(BlockingIOError, client.recv, 100)
+
     def test_other_requests_untouched(self):
         self.fake_uwsgi()
         app = uwsgi_input.adapt(self.app)

@@ -160,7 +160,7 @@ class TestAdapt(testtools.TestCase):
                 ('HTTP/1.1', None, None)):
             read_chunk, calls = reader([b'img'])
 
-            def chunked_read():
+            def chunked_read(sent=sent, calls=calls, read_chunk=read_chunk):
                 # The client sends only once it has the interim answer.
                 if sent is not None and not calls:
                     self.assertEqual(sent, client.recv(100))

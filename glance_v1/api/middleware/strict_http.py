@@ -28,6 +28,8 @@ _RAW_KEYS = ('CONTENT_TYPE', 'CONTENT_LENGTH', 'QUERY_STRING',
              'REQUEST_URI', 'RAW_URI')
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _VERSION = re.compile(r'HTTP/(\d)\.\d\Z')
+# The raw request target, where the server keeps it (uWSGI, mod_wsgi).
+_TARGET = re.compile(r'[\x21-\x7e]+\Z')
 # Set by the eventlet server and under uWSGI: ends the connection after
 # this response.
 _CLOSE_HOOK = 'glance.close_connection'
@@ -46,8 +48,10 @@ def _request_line_error(environ):
     """``(status, message)`` refusing a malformed request line, or
     None."""
     version = _VERSION.match(environ.get('SERVER_PROTOCOL', ''))
-    if version is None or not _TOKEN.match(environ.get('REQUEST_METHOD',
-                                                       '')):
+    target = environ.get('REQUEST_URI')
+    if version is None or \
+            not _TOKEN.match(environ.get('REQUEST_METHOD', '')) or \
+            (target is not None and not _TARGET.match(target)):
         return 400, 'Malformed request line.'
     if version.group(1) != '1':
         return 505, 'Only HTTP/1.0 and HTTP/1.1 are supported.'
@@ -60,9 +64,10 @@ class StrictHttpMiddleware:
         self.app = app
 
     def __call__(self, environ, start_response):
-        error = _request_line_error(environ)
-        if error is None and _has_control(environ):
+        if _has_control(environ):
             error = 400, 'A header field holds a control character.'
+        else:
+            error = _request_line_error(environ)
         if error is None:
             return self.app(environ, start_response)
         close = environ.get(_CLOSE_HOOK)

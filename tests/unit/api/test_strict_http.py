@@ -71,16 +71,21 @@ class StrictHttpTest(testtools.TestCase):
         for method in ('GE T', 'GET\x00', '', 'G\xe9T', 'GET/'):
             resp = self.call(REQUEST_METHOD=method)
             self.assertEqual(400, resp.status_int, method)
+        # uWSGI reads "GET  /v1/images HTTP/1.1" as an empty target.
+        for target in ('', '/v1/images x', '/v1/\xe9'):
+            resp = self.call(REQUEST_URI=target)
+            self.assertEqual(400, resp.status_int, target)
         for protocol in ('HTTP/2.0', 'HTTP/3.0', 'HTTP/0.9'):
             resp = self.call(SERVER_PROTOCOL=protocol)
             self.assertEqual(505, resp.status_int, protocol)
             self.assertIn(b'Only HTTP/1.0 and HTTP/1.1 are supported.',
                           resp.body)
-        self.assertEqual(15, len(self.closed))
+        self.assertEqual(18, len(self.closed))
         for protocol in ('HTTP/1.0', 'HTTP/1.1'):
             for method in ('GET', 'PATCH', 'X-CUSTOM'):
                 resp = self.call(SERVER_PROTOCOL=protocol,
-                                 REQUEST_METHOD=method)
+                                 REQUEST_METHOD=method,
+                                 REQUEST_URI='/v1/images?name=%C3%A9')
                 self.assertEqual(200, resp.status_int, (protocol, method))
 
     def test_first_filter_of_every_pipeline(self):

@@ -31,6 +31,8 @@ SORT_KEYS = ('name', 'status', 'container_format', 'disk_format', 'size',
              'id', 'created_at', 'updated_at')
 _NULLABLE_SORT = ('name', 'container_format', 'disk_format', 'size',
                   'updated_at')
+# Sort keys whose values hardly repeat.
+_DISTINCT_SORT = ('id', 'created_at')
 # Databases whose NULLs sort after every value in ascending order (the
 # others put them first).
 _NULLS_HIGH = ('postgresql', 'oracle')
@@ -563,6 +565,10 @@ class LocalRegistry:
         nulls_last = asc == nulls_high
         values = [getattr(image, key) for key in keys]
         first, value = columns[0], values[0]
+        if keys[0] in _DISTINCT_SORT:
+            # Hardly ever a run of equal keys: one range, and no query
+            # for a run of one row (which MySQL plans on the primary key).
+            return [_beyond(columns, values, asc)]
         same = first.is_(None) if value is None else first == value
         parts = [sa.and_(same, _beyond(columns[1:], values[1:], asc))]
         if value is None:

@@ -497,9 +497,11 @@ PG_ADMIN_URL = os.environ.get(
 META_BATCH = 10000
 
 
-def _meta_queries(marker, unique_id):
+def _meta_queries(ids):
     """(label, path) of the list requests measured at each size."""
     page = '/v1/images/detail?limit=25'
+    name_asc = page + '&sort_key=name&sort_dir=asc'
+    name_desc = page + '&sort_key=name&sort_dir=desc'
     return (
         ('list', '/v1/images?limit=25'),
         ('detail', page),
@@ -507,32 +509,51 @@ def _meta_queries(marker, unique_id):
         ('detail, property-os_distro=distro7 (1 in 10)',
          page + '&property-os_distro=distro7'),
         ('detail, property-kernel_id=<one image>',
-         page + '&property-kernel_id=' + unique_id),
+         page + '&property-kernel_id=' + ids['unique']),
         ('detail, property-foo=bar (none)', page + '&property-foo=bar'),
-        ('detail, sort_key=name asc', page + '&sort_key=name&sort_dir=asc'),
+        ('detail, sort_key=name asc', name_asc),
         ('detail, sort_key=size desc', page + '&sort_key=size'),
-        ('detail, marker mid-way', page + '&marker=' + marker),
+        ('detail, marker mid-way', page + '&marker=' + ids['marker']),
         ('detail, sort_key=name, marker mid-way',
-         page + '&sort_key=name&sort_dir=asc&marker=' + marker),
+         name_asc + '&marker=' + ids['marker']),
+        # Nullable keys: with NULLs sorted last (PostgreSQL, ascending)
+        # and first (descending), the marker on a value and on a NULL.
+        ('detail, sort_key=size asc, marker mid-way',
+         page + '&sort_key=size&sort_dir=asc&marker=' + ids['marker']),
+        ('detail, sort_key=name desc, marker mid-way',
+         name_desc + '&marker=' + ids['marker']),
+        ('detail, sort_key=name asc, marker unnamed',
+         name_asc + '&marker=' + ids['unnamed']),
+        ('detail, sort_key=name desc, marker unnamed',
+         name_desc + '&marker=' + ids['unnamed']),
     )
 
 
 def _meta_fill(engine, first, count, total):
-    """Bulk-insert images ``first`` .. ``first + count - 1`` in batches;
-    return their ids at the positions the queries need."""
+    """Bulk-insert images ``first`` .. ``first + count - 1`` in batches,
+    the queued tenth of them without a name; return the ids the queries
+    need: a marker half-way, an unnamed live image near it, the image of
+    the one-image property filter."""
     from glance_v1.registry.db import bulk
     from tools import list_scaling
+    middle = first + count // 2 + 1
+    unnamed = middle + (-middle % 10)
+    if unnamed % 50 == 0:  # deleted
+        unnamed += 10
+    wanted = {middle: 'marker', unnamed: 'unnamed',
+              first + count // 3: 'unique'}
     ids = {}
-    wanted = {first + count // 2 + 1, first + count // 3}
     for start in range(first, first + count, META_BATCH):
         images = list(list_scaling.synthetic_images(
             start, min(META_BATCH, first + count - start), total))
         for offset, image in enumerate(images):
+            if (start + offset) % 10 == 0:
+                image['name'] = None
             if start + offset in wanted:
-                ids[start + offset] = image['id']
+                ids[wanted[start + offset]] = image['id']
         with engine.begin() as conn:
             bulk.insert_images(conn, images)
-    return ids[first + count // 2 + 1], ids[first + count // 3]
+    return ids
 
 
 def _meta_latency(port, path, samples, budget=20.0):
@@ -556,11 +577,11 @@ def _meta_latency(port, path, samples, budget=20.0):
     return times[len(times) // 2], times[max(0, int(len(times) * 0.95) - 1)]
 
 
-def _meta_measure(port, marker, unique_id, samples, rounds=3):
+def _meta_measure(port, ids, samples, rounds=3):
     """p50/p95 per query: the median over ``rounds`` interleaved rounds
     of each round's figures, so that a burst of load elsewhere on the
     machine moves one round only."""
-    queries = _meta_queries(marker, unique_id)
+    queries = _meta_queries(ids)
     for _label, path in queries:
         _meta_latency(port, path, 5)
     per_round = [[_meta_latency(port, path, samples)
@@ -589,16 +610,16 @@ def run_metadata(args, work):
         total = args.meta_images
         print('metadata: 100 of %d images on PostgreSQL ...' % total,
               flush=True)
-        marker, unique_id = _meta_fill(engine, 0, 100, total)
+        ids = _meta_fill(engine, 0, 100, total)
         with engine.begin() as conn:
             bulk.analyze(conn)
         api = Api(os.path.join(work, 'api-pg'),
                   conf='[database]\nconnection = %s\n' % url)
         n = args.meta_samples
-        r['meta_100'] = _meta_measure(api.port, marker, unique_id, n)
+        r['meta_100'] = _meta_measure(api.port, ids, n)
         print('metadata: filling to %d images ...' % total, flush=True)
         began = time.perf_counter()
-        marker, unique_id = _meta_fill(engine, 100, total - 100, total)
+        ids = _meta_fill(engine, 100, total - 100, total)
         r['meta_fill_s'] = time.perf_counter() - began
         began = time.perf_counter()
         vacuum = sa.create_engine(url, isolation_level='AUTOCOMMIT')
@@ -606,7 +627,7 @@ def run_metadata(args, work):
             conn.exec_driver_sql('VACUUM ANALYZE')
         vacuum.dispose()
         r['meta_vacuum_s'] = time.perf_counter() - began
-        r['meta_many'] = _meta_measure(api.port, marker, unique_id, n)
+        r['meta_many'] = _meta_measure(api.port, ids, n)
         with engine.connect() as conn:
             r['meta_db_mib'] = conn.exec_driver_sql(
                 'SELECT pg_database_size(current_database())').scalar() / MiB
@@ -623,8 +644,7 @@ def run_metadata(args, work):
         with engine.begin() as conn:
             conn.exec_driver_sql('DROP INDEX ix_image_properties_value')
             conn.exec_driver_sql('ANALYZE image_properties')
-        without = _meta_measure(api.port, marker, unique_id, max(5, n // 10),
-                                rounds=1)
+        without = _meta_measure(api.port, ids, max(5, n // 10), rounds=1)
         r['meta_many_no_value_index'] = {
             k: v for k, v in without.items() if 'property' in k}
     finally:

@@ -31,6 +31,8 @@ SORT_KEYS = ('name', 'status', 'container_format', 'disk_format', 'size',
              'id', 'created_at', 'updated_at')
 _NULLABLE_SORT = ('name', 'container_format', 'disk_format', 'size',
                   'updated_at')
+# Sort keys whose values hardly repeat.
+_DISTINCT_SORT = ('id', 'created_at')
 # Databases whose NULLs sort after every value in ascending order (the
 # others put them first).
 _NULLS_HIGH = ('postgresql', 'oracle')
@@ -126,6 +128,21 @@ _NO_MEMBERSHIP = 'Membership could not be found.'
 
 def _member_dict(row):
     return {'member_id': row.member, 'can_share': bool(row.can_share)}
+
+
+def _beyond(columns, values, asc):
+    """Rows after ``values`` (none of them NULL) in the order of
+    ``columns``: (k1 after v1) OR (k1 = v1 AND k2 after v2) OR ..., with
+    the bound on the first key alone that databases turn into an index
+    range (the tie-breakers of a sort key, which are rarely equal)."""
+    def after(column, value):
+        return column > value if asc else column < value
+
+    clauses = [sa.and_(*[columns[j] == values[j] for j in range(i)],
+                       after(column, values[i]))
+               for i, column in enumerate(columns)]
+    bound = columns[0] >= values[0] if asc else columns[0] <= values[0]
+    return sa.and_(bound, sa.or_(*clauses))
 
 
 class LocalRegistry:
@@ -506,22 +523,38 @@ class LocalRegistry:
                              if k != sort_key]
         columns = [getattr(img, k) for k in keys]
         direction = sa.desc if sort_dir == 'desc' else sa.asc
+        # Plain columns, so that the (deleted, <key>, created_at, id)
+        # indexes serve the order and the page costs the same for any
+        # number of images.
+        order = [direction(c) for c in columns]
         with _session() as sess:
+            parts = [sa.true()]
             if marker is not None:
-                q = q.where(self._after_marker(ctx, sess, marker, keys,
-                                               columns, sort_dir))
-            # Plain columns, so that the (deleted, <key>, created_at, id)
-            # indexes serve the order and the page costs the same for
-            # any number of images.
-            q = q.order_by(*[direction(c) for c in columns])
-            if limit is not None:
-                q = q.limit(limit)
-            return image_dicts(sess, sess.connection().execute(q).all())
+                parts = self._after_marker(ctx, sess, marker, keys, columns,
+                                           sort_dir)
+            rows = []
+            for part in parts:
+                if limit is not None and len(rows) >= limit:
+                    break
+                page = q.where(part).order_by(*order)
+                if limit is not None:
+                    page = page.limit(limit - len(rows))
+                rows.extend(sess.connection().execute(page).all())
+            return image_dicts(sess, rows)
 
     def _after_marker(self, ctx, sess, marker, keys, columns, sort_dir):
-        """Keyset condition: rows after ``marker`` in the order of
-        ``columns`` (one direction), NULLs placed where the database
-        sorts them."""
+        """Keyset conditions for the rows after ``marker`` in the order of
+        ``columns`` (one direction, NULLs where the database sorts them),
+        to be queried in turn: the rest of the marker's run of equal
+        sort keys, then the keys beyond it, then the NULL run if it comes
+        after them.
+
+        Each is a range of the (deleted, <key>, created_at, id) index.
+        One condition ORing them would leave the database no range to
+        scan ("key > v OR key IS NULL", or "key = v AND created_at > c OR
+        key > v" with a common key), and a deep marker would cost a walk
+        over every row before it.
+        """
         try:
             image = self._load(ctx, sess, marker, show_deleted=True)
         except exception.NotFound:
@@ -530,38 +563,23 @@ class LocalRegistry:
         asc = sort_dir != 'desc'
         nulls_high = sess.get_bind().dialect.name in _NULLS_HIGH
         nulls_last = asc == nulls_high
-
-        def same(column, value):
-            if value is None:
-                return column.is_(None)
-            return column == value
-
-        def after(key, column, value):
-            if value is None:
-                return sa.false() if nulls_last else column.isnot(None)
-            beyond = column > value if asc else column < value
-            if nulls_last and key in _NULLABLE_SORT:
-                return sa.or_(beyond, column.is_(None))
-            return beyond
-
         values = [getattr(image, key) for key in keys]
-        # (k1 after v1) OR (k1 = v1 AND k2 after v2) OR ...
-        clauses = []
-        for i, column in enumerate(columns):
-            eqs = [same(columns[j], values[j]) for j in range(i)]
-            clauses.append(sa.and_(*eqs, after(keys[i], column, values[i])))
-        condition = sa.or_(*clauses)
-        # The same bound on the first key alone, which databases can turn
-        # into an index range: without it the scan starts at the first
-        # row, and a marker deep in the list costs O(images).
         first, value = columns[0], values[0]
+        if keys[0] in _DISTINCT_SORT:
+            # Hardly ever a run of equal keys: one range, and no query
+            # for a run of one row (which MySQL plans on the primary key).
+            return [_beyond(columns, values, asc)]
+        same = first.is_(None) if value is None else first == value
+        parts = [sa.and_(same, _beyond(columns[1:], values[1:], asc))]
         if value is None:
-            return sa.and_(first.is_(None), condition) if nulls_last \
-                else condition
+            if not nulls_last:
+                parts.append(first.isnot(None))
+            return parts
+        # A comparison with a value is never true for NULL.
+        parts.append(first > value if asc else first < value)
         if nulls_last and keys[0] in _NULLABLE_SORT:
-            return condition
-        bound = first >= value if asc else first <= value
-        return sa.and_(bound, condition)
+            parts.append(first.is_(None))
+        return parts
 
     def storage_usage(self, ctx, owner, exclude_image_id=None):
         """Bytes held by ``owner``'s live images (for user_storage_quota);

@@ -8,12 +8,15 @@ drivers installed, and are skipped otherwise unless
 GLANCE_V1_REQUIRE_BACKENDS=1, which turns their absence into a failure.
 """
 
+import datetime
 import os
 import uuid
 
 import sqlalchemy as sa
 
+from glance_v1.registry.db import bulk
 from glance_v1.registry.db import migration
+from glance_v1.registry.db import models
 from glance_v1.registry.db import session
 from glance_v1.registry import local
 from tests import base
@@ -88,6 +91,66 @@ class PagingMixin:
                     marker = page[-1]['id']
                 # Pages walk the very order of the whole list.
                 self.assertEqual(full, seen, (key, direction))
+
+    def test_walk_keys_with_nulls_and_ties(self):
+        """Every sort key, with ties among its values and NULLs where it is
+        nullable, a caller who sees only some images, a filter, and pages
+        that end inside the NULL run, inside a run of equal values and on
+        the borders between runs: each walk is the unpaged list, every
+        image once."""
+        nullable = {key for key in local.SORT_KEYS
+                    if models.Image.__table__.c[key].nullable}
+        self.assertEqual(nullable, set(local._NULLABLE_SORT))
+        start = datetime.datetime(2024, 5, 1)
+        # Values cycled with different periods, so every key has NULLs and
+        # ties in its own pattern; three images share each created_at, so
+        # the id decides between them.
+        cycles = {
+            'name': ('b', None, 'a', None, 'b', 'c'),
+            'size': (None, 7, 7, 3, None, 12, 3),
+            'disk_format': ('raw', None, 'qcow2', 'raw', None),
+            'container_format': (None, None, 'bare', 'ovf', 'bare'),
+            'updated_at': (None, start, None, start + datetime.timedelta(
+                hours=1), start),
+        }
+        images, visible = [], set()
+        for i in range(30):
+            image = {key: cycle[i % len(cycle)]
+                     for key, cycle in cycles.items()}
+            image.update(
+                id=str(uuid.uuid4()), created_at=start + datetime.timedelta(
+                    minutes=i // 3), deleted=i % 11 == 5,
+                status='queued' if i % 9 == 4 else 'active',
+                is_public=i % 3 == 0, owner='tenant%d' % (i % 2 + 1))
+            images.append(image)
+            if image['status'] == 'active' and not image['deleted'] and (
+                    image['is_public'] or image['owner'] == 'tenant1'):
+                visible.add(image['id'])
+        # In bulk, as image_create stores no NULL size.
+        with session.get_engine().begin() as conn:
+            bulk.insert_images(conn, images)
+        caller = base.ctx()
+        filters = {'status': 'active'}
+        for key in local.SORT_KEYS:
+            for direction in ('asc', 'desc'):
+                listed = self.registry.image_list(
+                    caller, filters, sort_key=key, sort_dir=direction)
+                full = [i['id'] for i in listed]
+                self.assertEqual(visible, set(full), (key, direction))
+                if key in nullable:
+                    self.assertIn(None, [i[key] for i in listed])
+                for limit in (1, 2, 3, 4, 7):
+                    seen, marker = [], None
+                    while True:
+                        page = self.registry.image_list(
+                            caller, filters, marker=marker, limit=limit,
+                            sort_key=key, sort_dir=direction)
+                        self.assertLessEqual(len(page), limit)
+                        if not page:
+                            break
+                        seen.extend(i['id'] for i in page)
+                        marker = page[-1]['id']
+                    self.assertEqual(full, seen, (key, direction, limit))
 
 
 class SQLitePagingTest(PagingMixin, base.TestCase):

@@ -6,6 +6,9 @@ import hashlib
 import io
 import json
 import os
+import subprocess
+import sys
+import textwrap
 import threading
 from unittest import mock
 
@@ -187,15 +190,17 @@ class FakeSwift:
     def everything(self):
         return {c: sorted(o) for c, o in self.account.containers.items()}
 
-    def hold_until(self, waiter, setter):
-        """The PUT of segment ``waiter`` answers only once the body of
-        segment ``setter`` was read; returns the event."""
+    def hold_until(self, waiters, setter):
+        """The PUTs of the segments numbered in ``waiters`` answer only
+        once the body of segment ``setter`` was read; returns the
+        event."""
         released = threading.Event()
+        held = tuple('%08d' % n for n in waiters)
 
         def tail(name):
             if name.endswith('%08d' % setter):
                 released.set()
-            if name.endswith('%08d' % waiter):
+            if name.endswith(held):
                 self.assertTrue(released.wait(10), 'segments serialised')
         self.account.tail = tail
         return released
@@ -403,8 +408,9 @@ class SegmentsTest(FakeSwift, base.TestCase):
     def test_open_at_once_in_order(self):
         size = 5 * MiB + 7
         data = b''.join(self.varied(size))
-        # The first segment is answered only after the third was sent.
-        self.hold_until(1, 3)
+        # The first two segments are answered only after the third was
+        # sent: three PUTs open, and no more.
+        self.hold_until((1, 2), 3)
         stored = []
 
         def verify(n):
@@ -439,7 +445,7 @@ class SegmentsTest(FakeSwift, base.TestCase):
     def test_failed_segment_fails_the_upload_and_removes_all(self):
         # Segment 2 fails once segment 3 was sent: the upload fails
         # while 1 is stored, 3 waits for its answer and 4 receives data.
-        released = self.hold_until(2, 3)
+        released = self.hold_until((2,), 3)
         tail = self.account.tail
 
         def failing(name):
@@ -471,6 +477,32 @@ class SegmentsTest(FakeSwift, base.TestCase):
                           'img', broken(), None, lambda n: None)
         self.assertNothingLeft()
 
+class GreenSegmentsTest(base.TestCase):
+
+    def test_segments_under_eventlet(self):
+        """SegmentsTest again in a child process that eventlet patched,
+        as glance-api runs: the PUTs are green threads there."""
+        code = textwrap.dedent('''
+            import sys
+            import unittest
+            import eventlet
+            eventlet.monkey_patch()
+            from glance_v1.common import threads
+            from tests.unit.store import test_swift
+            assert threads._green()
+            suite = unittest.defaultTestLoader.loadTestsFromTestCase(
+                test_swift.SegmentsTest)
+            result = unittest.TextTestRunner(sys.stdout).run(suite)
+            sys.exit(not result.wasSuccessful() or result.testsRun < 4)
+        ''')
+        repo = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.dirname(os.path.abspath(__file__)))))
+        proc = subprocess.run([sys.executable, '-W', 'ignore', '-c', code],
+                              capture_output=True, text=True, timeout=300,
+                              cwd=repo)
+        self.assertEqual(0, proc.returncode, proc.stdout + proc.stderr)
+
+
 class SegmentedUploadTest(FakeSwift, base.DatabaseTestCase):
 
     def setUp(self):
@@ -487,7 +519,7 @@ class SegmentedUploadTest(FakeSwift, base.DatabaseTestCase):
         image = self.registry.image_create(ctx, {
             'disk_format': 'raw', 'container_format': 'bare'})
         data = os.urandom(3 * MiB + 123)
-        self.hold_until(1, 2)
+        self.hold_until((1,), 2)
         active = upload.upload(ctx, self.registry, image, upload.Body(
             io.BytesIO(data), None, 'application/octet-stream'))
         self.assertEqual('active', active['status'])

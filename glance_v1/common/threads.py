@@ -78,14 +78,13 @@ def spawn(func, *args):
     return Started(func, *args)
 
 
-def queue(depth=0):
+def queue(depth):
     """A queue between the caller and threads of ``spawn``: ``put``
-    waits while ``depth`` items wait (0: no bound), ``get`` while none
-    does, letting other green threads run under eventlet."""
+    waits while ``depth`` (> 0) items wait, ``get`` while none does,
+    letting other green threads run under eventlet."""
     if _green():
         from eventlet import queue as green
-        # eventlet reads 0 as "no room at all", not "no bound".
-        return green.LightQueue(depth or None)
+        return green.LightQueue(depth)
     import queue
     return queue.Queue(depth)
 

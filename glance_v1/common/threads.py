@@ -67,6 +67,28 @@ def _green_wait(ready):
         pause = min(pause * 2, 0.05)
 
 
+def spawn(func, *args):
+    """``func(*args)`` beside the caller, for work that waits on sockets
+    (which are green under eventlet): a green thread under eventlet, a
+    native thread otherwise. ``wait()`` on the result returns what
+    ``func`` returned or raises what it raised."""
+    if _green():
+        import eventlet
+        return eventlet.spawn(func, *args)
+    return Started(func, *args)
+
+
+def queue(depth):
+    """A queue between the caller and threads of ``spawn``: ``put``
+    waits while ``depth`` (> 0) items wait, ``get`` while none does,
+    letting other green threads run under eventlet."""
+    if _green():
+        from eventlet import queue as green
+        return green.LightQueue(depth)
+    import queue
+    return queue.Queue(depth)
+
+
 class Feeder:
     """Calls ``func(item)`` for each item fed to it, in order, in a native
     thread of its own, so that work which releases the GIL (hashing,

@@ -3,11 +3,12 @@
 Up to ``swift_store_large_object_size`` (when the size is declared) an image
 is one object. Larger images, and images of unknown size, are uploaded as
 segments of ``swift_store_large_object_chunk_size`` into
-``<container>_segments`` under ``<image id>/<upload nonce>/`` and made
-visible by a Static Large Object manifest at ``<container>/<image id>``,
-which is written only after ``verify`` passed. Every failure removes what
-the upload wrote, so no object and no segment outlives a failed upload;
-what a writer that died left behind is all named after the image, for
+``<container>_segments`` under ``<image id>/<upload nonce>/`` (a few PUTs
+open at once, see ``_Segments``) and made visible by a Static Large Object
+manifest at ``<container>/<image id>``, which is written only after every
+segment was stored and ``verify`` passed. Every failure removes what the
+upload wrote, so no object and no segment outlives a failed upload; what a
+writer that died left behind is all named after the image, for
 ``discard_staged`` to find.
 
 Locations name the cluster and the object, never the credentials: those
@@ -17,9 +18,11 @@ database change, and user-supplied ``swift`` locations are refused
 account.
 """
 
+import collections
 import hashlib
 import json
 import logging
+import queue
 import socket
 import threading
 import uuid
@@ -75,6 +78,12 @@ swift_opts = [
                     'are uploaded as segmented large objects.'),
     cfg.IntOpt('swift_store_large_object_chunk_size', default=200, min=1,
                help='Segment size of large objects, in MB.'),
+    cfg.IntOpt('swift_store_segment_concurrency', default=3, min=1,
+               help='Segment PUTs of one upload open at once. The image '
+                    'arrives as one stream, so one segment receives data '
+                    'while the others wait for Swift to answer (it syncs '
+                    'each segment to disk first); 1 writes the segments '
+                    'one after another. Memory does not grow with it.'),
     cfg.IntOpt('swift_store_retry_get_count', default=0, min=0,
                help='Times a download interrupted mid-way is resumed '
                     'from where it stopped.'),
@@ -177,8 +186,7 @@ class _Download:
 
 
 class _Upload:
-    """One segment (or the whole object) as a PUT body: pulls up to
-    ``limit`` bytes from the upload's chunk iterator.
+    """One segment (or the whole object) as a PUT body: the given chunks.
 
     The md5 that Swift's etag is checked against runs in a native thread
     of its own (``threads.Feeder``), beside the send rather than between
@@ -189,25 +197,23 @@ class _Upload:
     gone, size cap) is kept so it is raised as is, not as a Swift error.
     """
 
-    def __init__(self, source, limit, hashed=True):
+    def __init__(self, chunks, hashed=True):
         """``hashed``: compute the md5 of what is sent (else the caller
         checks Swift's etag by other means, and ``digest()`` is None)."""
-        self.source = source
-        self.limit = limit
+        self.chunks = iter(chunks)
         self.sent = 0
         self.md5 = hashlib.md5(usedforsecurity=False) if hashed else None
         self.hasher = threads.Feeder(self.md5.update) if hashed else None
         self.error = None
 
     def __iter__(self):
-        while self.limit is None or self.sent < self.limit:
+        while True:
             try:
-                chunk = self.source.take(
-                    None if self.limit is None else self.limit - self.sent)
+                chunk = next(self.chunks, None)
             except Exception as e:
                 self.error = e
                 raise
-            if not chunk:
+            if chunk is None:
                 return
             self.sent += len(chunk)
             if self.hasher is not None:
@@ -258,6 +264,139 @@ class _Source:
             self.pending = self.pending[most:]
         self.total += len(chunk)
         return chunk
+
+    def __iter__(self):
+        while self.has_more():
+            yield self.take(None)
+
+
+class _Aborted(Exception):
+    """The upload failed elsewhere: a segment's PUT must not complete."""
+
+
+class _Feed:
+    """The chunks of one segment, from the thread that reads the upload
+    to the thread of the segment's PUT (at most DEPTH waiting)."""
+
+    DEPTH = 4
+
+    def __init__(self):
+        self.queue = threads.queue(self.DEPTH)
+        self.aborted = False
+
+    def put(self, chunk):
+        """The next chunk; None ends the segment."""
+        self.queue.put(chunk)
+
+    def __iter__(self):
+        while True:
+            chunk = self.queue.get()
+            if self.aborted:
+                raise _Aborted()
+            if chunk is None:
+                return
+            yield chunk
+
+    def abort(self):
+        """Fail the PUT (from the reading thread)."""
+        self.aborted = True
+        try:
+            # Wakes a PUT waiting for data; with the queue full it takes
+            # a chunk soon and sees the flag then.
+            self.queue.put_nowait(None)
+        except queue.Full:
+            pass
+
+    def close(self):
+        """The PUT ended (in its thread): drop what waits, which also
+        unblocks a reader waiting for room."""
+        while True:
+            try:
+                self.queue.get_nowait()
+            except queue.Empty:
+                return
+
+
+class _Segments:
+    """An upload's segments, PUT with up to ``concurrency`` requests open.
+
+    The image arrives as one stream, so one segment at a time receives
+    data (``write``, in the caller's thread, hands it to the PUT's thread
+    through a ``_Feed``); the PUTs before it are done sending and wait for
+    Swift's answer, which comes once the object server synced the segment
+    to disk -- on the all-in-one about a quarter of a 200 MiB segment's
+    time, which the next segment no longer waits for. Memory is one feed
+    and each open PUT's md5 queue, whatever the concurrency.
+
+    The first failure of any PUT is raised by the next ``write`` or
+    ``finish``; the caller then calls ``abort`` and removes ``names``
+    (every segment that was begun, stored or not).
+    """
+
+    def __init__(self, store, prefix, concurrency):
+        self.store = store
+        self.prefix = prefix
+        self.concurrency = concurrency
+        self.names = []
+        self.entries = {}
+        self.running = collections.deque()
+        self.feed = None
+        self.error = None
+
+    def write(self, source, limit):
+        """PUT the next segment: the next ``limit`` bytes of ``source``."""
+        self._wait(self.concurrency - 1)
+        index = len(self.names)
+        self.names.append('%s%08d' % (self.prefix, index + 1))
+        self.feed = _Feed()
+        self.running.append(threads.spawn(self._put, index, self.feed))
+        remaining = limit
+        while remaining and source.has_more():
+            chunk = source.take(remaining)
+            remaining -= len(chunk)
+            self.feed.put(chunk)
+            self._raise()
+        self.feed.put(None)
+        self.feed = None
+
+    def _put(self, index, feed):
+        name = self.names[index]
+        try:
+            body = _Upload(feed)
+            etag = self.store._put(self.store.segments, name, body)
+            self.entries[index] = {
+                'path': '/%s/%s' % (self.store.segments, name),
+                'etag': etag, 'size_bytes': body.sent}
+        except BaseException as e:
+            if self.error is None:
+                self.error = e
+        finally:
+            feed.close()
+
+    def _wait(self, most):
+        """Until at most ``most`` PUTs are open (the oldest end first);
+        raises the first failure."""
+        while len(self.running) > most:
+            self.running.popleft().wait()
+        self._raise()
+
+    def _raise(self):
+        if self.error is not None:
+            raise self.error
+
+    def finish(self):
+        """The SLO manifest's entries, in order, once every PUT
+        succeeded."""
+        self._wait(0)
+        return [self.entries[i] for i in range(len(self.names))]
+
+    def abort(self):
+        """Fail the PUT receiving data, if any, and wait for every PUT
+        still open."""
+        if self.feed is not None:
+            self.feed.abort()
+        while self.running:
+            self.running.popleft().wait()
 
 
 class SwiftStore(base.Store):
@@ -445,7 +584,7 @@ class SwiftStore(base.Store):
         # The upload's own md5 of the whole image is the object's: Swift's
         # etag is checked against what verify() returns rather than
         # against a second md5 of the same bytes.
-        body = _Upload(source, None, hashed=False)
+        body = _Upload(source, hashed=False)
         try:
             etag = self._put(self.container, image_id, body)
             md5 = verify(source.total)
@@ -457,18 +596,15 @@ class SwiftStore(base.Store):
         return self._uri(image_id), source.total
 
     def _add_segmented(self, image_id, source, verify):
-        prefix = '%s/%s/' % (image_id, uuid.uuid4().hex)
-        names, manifest = [], []
+        segments = _Segments(
+            self, '%s/%s/' % (image_id, uuid.uuid4().hex),
+            self.conf.glance_store.swift_store_segment_concurrency)
         try:
-            while source.has_more() or not names:
-                names.append('%s%08d' % (prefix, len(names) + 1))
-                body = _Upload(source, self.segment_size)
-                etag = self._put(self.segments, names[-1], body)
-                manifest.append({'path': '/%s/%s' % (self.segments,
-                                                     names[-1]),
-                                 'etag': etag, 'size_bytes': body.sent})
+            while source.has_more():
+                segments.write(source, self.segment_size)
+            manifest = segments.finish()
             verify(source.total)
-            if source.total:
+            if manifest:
                 self._call('put_object', self.container, image_id,
                            json.dumps(manifest),
                            query_string='multipart-manifest=put',
@@ -476,12 +612,11 @@ class SwiftStore(base.Store):
             else:
                 # SLO wants a non-empty segment: an empty image is a plain
                 # empty object.
-                self._put(self.container, image_id,
-                          _Upload(_Source(()), None))
-                self._remove(self.segments, names.pop())
+                self._put(self.container, image_id, _Upload(()))
         except BaseException:
+            segments.abort()
             self._remove(self.container, image_id)
-            for name in names:
+            for name in segments.names:
                 self._remove(self.segments, name)
             raise
         return self._uri(image_id), source.total

@@ -3,12 +3,19 @@ in-memory account so failures can be injected at exact points. The real
 Swift runs in tests/functional/test_swift.py."""
 
 import hashlib
+import io
 import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
 from unittest import mock
 
 from swiftclient import exceptions as swift_exc
 
 from glance_v1.common import exception
+from glance_v1.image import upload
 from glance_v1.store import swift
 from tests import base
 
@@ -26,6 +33,12 @@ class FakeAccount:
         self.break_reads = None
         self.connections = []
         self.closed = []
+        # Called with the object's name once its body was read, before
+        # the PUT answers (Swift syncing it to disk); may raise.
+        self.tail = None
+        self.lock = threading.Lock()
+        self.open_puts = 0
+        self.most_open_puts = 0
 
     def connection(self, **kwargs):
         self.connections.append(kwargs)
@@ -64,6 +77,19 @@ class FakeConnection:
 
     def put_object(self, container, name, contents, query_string=None,
                    content_type=None):
+        account = self.account
+        with account.lock:
+            account.open_puts += 1
+            account.most_open_puts = max(account.most_open_puts,
+                                         account.open_puts)
+        try:
+            return self._put_object(container, name, contents,
+                                    query_string)
+        finally:
+            with account.lock:
+                account.open_puts -= 1
+
+    def _put_object(self, container, name, contents, query_string):
         objects = self._container(container)
         if isinstance(contents, str):
             data = contents.encode()
@@ -77,8 +103,16 @@ class FakeConnection:
                                                     http_status=503)
         if query_string == 'multipart-manifest=put':
             segments = json.loads(data)
-            data = b''.join(self._container(s['path'].split('/')[1])[
-                s['path'].split('/', 2)[2]] for s in segments)
+            parts = [self._container(s['path'].split('/')[1])[
+                s['path'].split('/', 2)[2]] for s in segments]
+            for part, segment in zip(parts, segments):
+                # What Swift's SLO middleware checks.
+                if (hashlib.md5(part).hexdigest(), len(part)) != (
+                        segment['etag'], segment['size_bytes']):
+                    raise swift_exc.ClientException('bad', http_status=400)
+            data = b''.join(parts)
+        elif self.account.tail is not None:
+            self.account.tail(name)
         objects[name] = data
         return hashlib.md5(data).hexdigest()
 
@@ -134,10 +168,10 @@ class Body:
         self.account.closed.append('body')
 
 
-class SwiftStoreTest(base.TestCase):
+class FakeSwift:
+    """Test case setup: a store over a FakeAccount, segments of 1 MiB."""
 
-    def setUp(self):
-        super().setUp()
+    def use_fake_swift(self):
         self.conf.config(group='glance_store',
                          swift_store_auth_address='http://auth:8080/auth/v1.0',
                          swift_store_auth_version='1',
@@ -155,6 +189,28 @@ class SwiftStoreTest(base.TestCase):
 
     def everything(self):
         return {c: sorted(o) for c, o in self.account.containers.items()}
+
+    def hold_until(self, waiters, setter):
+        """The PUTs of the segments numbered in ``waiters`` answer only
+        once the body of segment ``setter`` was read; returns the
+        event."""
+        released = threading.Event()
+        held = tuple('%08d' % n for n in waiters)
+
+        def tail(name):
+            if name.endswith('%08d' % setter):
+                released.set()
+            if name.endswith(held):
+                self.assertTrue(released.wait(10), 'segments serialised')
+        self.account.tail = tail
+        return released
+
+
+class SwiftStoreTest(FakeSwift, base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.use_fake_swift()
 
     @staticmethod
     def chunks(size):
@@ -323,6 +379,156 @@ class SwiftStoreTest(base.TestCase):
         self.assertEqual(100, size)
         chunks.close()
         self.assertEqual(['body', 'connection'], self.account.closed)
+
+
+class SegmentsTest(FakeSwift, base.TestCase):
+    """Segments PUT with several requests open: one receives the data,
+    the others wait for Swift's answer (``FakeAccount.tail``)."""
+
+    def setUp(self):
+        super().setUp()
+        self.use_fake_swift()
+        self.threads = threading.active_count()
+
+    @staticmethod
+    def varied(size):
+        # Every 256 KiB different, so a chunk or segment out of place
+        # shows in the data read back.
+        return (bytes([i // (256 * 1024) % 251]) * min(256 * 1024,
+                                                       size - i)
+                for i in range(0, size, 256 * 1024))
+
+    def assertNothingLeft(self):
+        self.assertEqual({'glance': [], 'glance_segments': []},
+                         self.everything())
+        self.assertEqual(len(self.account.connections),
+                         self.account.closed.count('connection'))
+        self.assertEqual(self.threads, threading.active_count())
+
+    def test_open_at_once_in_order(self):
+        size = 5 * MiB + 7
+        data = b''.join(self.varied(size))
+        # The first two segments are answered only after the third was
+        # sent: three PUTs open, and no more.
+        self.hold_until((1, 2), 3)
+        stored = []
+
+        def verify(n):
+            # Every segment is stored before the data is checked.
+            stored.extend(self.everything()['glance_segments'])
+            return None
+        loc, written = self.store.add('img', self.varied(size), None,
+                                      verify)
+        self.assertEqual(size, written)
+        self.assertEqual(6, len(stored))
+        self.assertEqual(3, self.account.most_open_puts)
+        # The fake checks each manifest entry's etag and size against
+        # the segment, as Swift's SLO middleware does.
+        manifest = self.account.containers['glance']['img']
+        self.assertEqual(hashlib.md5(data).hexdigest(),
+                         hashlib.md5(manifest).hexdigest())
+        self.assertEqual(data, b''.join(self.store.get(loc)[0]))
+        self.assertEqual(len(self.account.connections),
+                         self.account.closed.count('connection'))
+        self.assertEqual(self.threads, threading.active_count())
+
+    def test_one_at_a_time(self):
+        self.conf.config(group='glance_store',
+                         swift_store_segment_concurrency=1)
+        store = swift.SwiftStore(swift.CONF)
+        size = 4 * MiB
+        loc, _ = store.add('img', self.varied(size), None, lambda n: None)
+        self.assertEqual(1, self.account.most_open_puts)
+        self.assertEqual(b''.join(self.varied(size)),
+                         b''.join(store.get(loc)[0]))
+
+    def test_failed_segment_fails_the_upload_and_removes_all(self):
+        # Segment 2 fails once segment 3 was sent: the upload fails
+        # while 1 is stored, 3 waits for its answer and 4 receives data.
+        released = self.hold_until((2,), 3)
+        tail = self.account.tail
+
+        def failing(name):
+            tail(name)
+            if name.endswith('00000002'):
+                raise swift_exc.ClientException('broken', http_status=503)
+        self.account.tail = failing
+        verified = []
+        e = self.assertRaises(exception.StoreUnavailable, self.store.add,
+                              'img', self.varied(8 * MiB), None,
+                              verified.append)
+        self.assertIn('(503)', str(e))
+        self.assertTrue(released.is_set())
+        self.assertEqual([], verified)
+        self.assertNothingLeft()
+
+    def test_input_error_while_segments_wait_for_swift(self):
+        gone = threading.Event()
+
+        def tail(name):
+            self.assertTrue(gone.wait(10))
+        self.account.tail = tail
+
+        def broken():
+            yield from self.varied(2 * MiB + 5)
+            gone.set()
+            raise exception.ClientDisconnected()
+        self.assertRaises(exception.ClientDisconnected, self.store.add,
+                          'img', broken(), None, lambda n: None)
+        self.assertNothingLeft()
+
+class GreenSegmentsTest(base.TestCase):
+
+    def test_segments_under_eventlet(self):
+        """SegmentsTest again in a child process that eventlet patched,
+        as glance-api runs: the PUTs are green threads there."""
+        code = textwrap.dedent('''
+            import sys
+            import unittest
+            import eventlet
+            eventlet.monkey_patch()
+            from glance_v1.common import threads
+            from tests.unit.store import test_swift
+            assert threads._green()
+            suite = unittest.defaultTestLoader.loadTestsFromTestCase(
+                test_swift.SegmentsTest)
+            result = unittest.TextTestRunner(sys.stdout).run(suite)
+            sys.exit(not result.wasSuccessful() or result.testsRun < 4)
+        ''')
+        repo = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.dirname(os.path.abspath(__file__)))))
+        proc = subprocess.run([sys.executable, '-W', 'ignore', '-c', code],
+                              capture_output=True, text=True, timeout=300,
+                              cwd=repo)
+        self.assertEqual(0, proc.returncode, proc.stdout + proc.stderr)
+
+
+class SegmentedUploadTest(FakeSwift, base.DatabaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.use_fake_swift()
+
+    def test_upload_hashes_exact(self):
+        # Through the upload pipeline: the image's md5 and sha256 are
+        # those of the whole stream, not of any segment.
+        self.conf.config(group='glance_store', stores=['swift'],
+                         default_store='swift')
+        self.conf.config(upload_chunk_size=64 * 1024)
+        ctx = base.ctx()
+        image = self.registry.image_create(ctx, {
+            'disk_format': 'raw', 'container_format': 'bare'})
+        data = os.urandom(3 * MiB + 123)
+        self.hold_until((1,), 2)
+        active = upload.upload(ctx, self.registry, image, upload.Body(
+            io.BytesIO(data), None, 'application/octet-stream'))
+        self.assertEqual('active', active['status'])
+        self.assertEqual(hashlib.md5(data).hexdigest(), active['checksum'])
+        self.assertEqual(hashlib.sha256(data).hexdigest(),
+                         active['os_hash_value'])
+        self.assertEqual(4, len(self.everything()['glance_segments']))
+        self.assertEqual(data, b''.join(
+            self.store.get(active['location'])[0]))
 
 
 class ConnectionTest(base.TestCase):

@@ -209,15 +209,20 @@ class TestSharedChecks(TestSpans):
         loc, _ = self.stored(data)
         reads = []
         real = download._hash_file
+        # The reading lasts until the second download has joined it (a
+        # file in the page cache is hashed in microseconds).
+        joined = threading.Event()
 
         def counted(*args):
             reads.append(args[:3])
+            joined.wait(10)
             return real(*args)
         with mock.patch.object(download, '_hash_file', counted):
             first = self.spans(loc, 5000, xxh(data))[1]
             second = self.spans(loc, 5000, xxh(data))[1]
             self.assertEqual((0, 4000), next(first))
             self.assertEqual((0, 4000), next(second))
+            joined.set()
             self.assertEqual((4000, 1000), next(first))
             self.assertEqual((4000, 1000), next(second))
         self.assertEqual(1, len(reads))

@@ -58,6 +58,9 @@ _pool = None
 # Hashes of files under way, by what identifies the bytes read: several
 # downloads of the same file wait for the same one.
 _checks = {}
+# Guards _checks and the waiting counts: request threads are native under
+# mod_wsgi and uWSGI, and a pool thread forgets its reading when done.
+_checks_lock = threads.native('threading').Lock()
 
 
 def _hasher(algo):
@@ -108,8 +111,16 @@ class _Check:
     def __init__(self, key, fd, offset, length, algo):
         self.key = key
         self.waiting = 1
+        # Known before its thread can end and forget it (else a reading
+        # done at once stayed in _checks for good).
+        _checks[key] = self
         self.job = _verify_pool().submit(self._run, fd, offset, length,
                                          algo)
+
+    def leave(self):
+        """One download waits no more."""
+        with _checks_lock:
+            self.waiting -= 1
 
     def _run(self, fd, offset, length, algo):
         try:
@@ -123,8 +134,9 @@ class _Check:
         finally:
             os.close(fd)
             # Later downloads start a reading of their own.
-            if _checks.get(self.key) is self:
-                _checks.pop(self.key, None)
+            with _checks_lock:
+                if _checks.get(self.key) is self:
+                    del _checks[self.key]
 
 
 def _verify_pool():
@@ -141,16 +153,16 @@ def _shared_check(fd, offset, length, algo):
     st = os.fstat(fd)
     key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
            st.st_ctime_ns, offset, length, algo)
-    check = _checks.get(key)
-    if check is not None and check.waiting and not check.job.done():
-        check.waiting += 1
-        return check
-    try:
-        own = os.open('/proc/self/fd/%d' % fd, os.O_RDONLY)
-    except OSError:
-        own = os.dup(fd)
-    check = _checks[key] = _Check(key, own, offset, length, algo)
-    return check
+    with _checks_lock:
+        check = _checks.get(key)
+        if check is not None and check.waiting and not check.job.done():
+            check.waiting += 1
+            return check
+        try:
+            own = os.open('/proc/self/fd/%d' % fd, os.O_RDONLY)
+        except OSError:
+            own = os.dup(fd)
+        return _Check(key, own, offset, length, algo)
 
 
 class Download:
@@ -236,7 +248,7 @@ class Download:
                 yield offset, length - tail
                 self._check_digest(check.job.wait())
             finally:
-                check.waiting -= 1
+                check.leave()
         yield offset + length - tail, tail
 
     # -- both ---------------------------------------------------------------

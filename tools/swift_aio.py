@@ -241,9 +241,19 @@ def wait_ready(base, ports, key, timeout):
             with urllib.request.urlopen(req, timeout=5) as resp:
                 storage = resp.headers['X-Storage-Url']
                 token = resp.headers['X-Auth-Token']
-            # The account exists once a container listing answers.
+            # The account exists once a container listing answers; the
+            # container and object servers once an object can be written
+            # (a first upload after a start got 503 while they came up).
+            auth = {'X-Auth-Token': token}
             urllib.request.urlopen(urllib.request.Request(
-                storage, headers={'X-Auth-Token': token}), timeout=5).close()
+                storage, headers=auth), timeout=5).close()
+            probe = storage + '/saio-ready'
+            for url, method, data in ((probe, 'PUT', None),
+                                      (probe + '/probe', 'PUT', b'ready'),
+                                      (probe + '/probe', 'DELETE', None)):
+                urllib.request.urlopen(urllib.request.Request(
+                    url, data=data, method=method, headers=auth),
+                    timeout=5).close()
             return
         except (OSError, urllib.error.HTTPError):
             if time.monotonic() > deadline:

@@ -177,11 +177,17 @@ class Service(fixtures.Fixture):
             try:
                 conn = self.connection(timeout=2)
                 conn.request('GET', '/healthcheck')
-                if conn.getresponse().status == 200:
-                    conn.close()
+                status = conn.getresponse().status
+                conn.close()
+                if status == 200:
                     return
+                if status == 500:
+                    # A front server (Apache, uWSGI) whose application
+                    # failed to load: it stays up, and answers so.
+                    break
             except OSError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         raise RuntimeError('%s did not start:\n%s' % (self.name,
                                                       self.read_log()))
 

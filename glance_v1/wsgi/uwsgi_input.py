@@ -141,9 +141,13 @@ class _Lingering:
     def __init__(self, result, connection_fd):
         self._result = result
         self._fd = connection_fd
+        self._sent = False
 
     def __iter__(self):
-        return iter(self._result)
+        for chunk in self._result:
+            # uWSGI writes the head with the first bytes of the body.
+            self._sent = self._sent or bool(chunk)
+            yield chunk
 
     def close(self):
         try:
@@ -151,10 +155,13 @@ class _Lingering:
             if close is not None:
                 close()
         finally:
-            # A duplicate of uWSGI's descriptor: shutting it down acts on
-            # the connection, closing it leaves uWSGI's own.
-            with socket.socket(fileno=os.dup(self._fd)) as sock:
-                linger.close_softly(sock)
+            # Without a body (HEAD) uWSGI writes the head only after
+            # this: shutting the connection down first would lose it.
+            if self._sent:
+                # A duplicate of uWSGI's descriptor: shutting it down
+                # acts on the connection, closing it leaves uWSGI's own.
+                with socket.socket(fileno=os.dup(self._fd)) as sock:
+                    linger.close_softly(sock)
 
 
 def adapt(app):

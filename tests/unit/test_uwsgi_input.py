@@ -223,3 +223,20 @@ class TestAdapt(testtools.TestCase):
         self.assertEqual(b'', client.recv(10))
         self.assertGreaterEqual(ours.fileno(), 0)
         ours.getsockname()
+
+    def test_no_linger_before_a_bodiless_head_is_out(self):
+        module = self.fake_uwsgi()
+        ours, client = socket.socketpair()
+        self.addCleanup(ours.close)
+        self.addCleanup(client.close)
+        module.connection_fd = ours.fileno
+
+        def refusing(environ, start_response):
+            environ['glance.close_connection']()
+            return [b'']
+        result = uwsgi_input.adapt(refusing)({}, None)
+        self.assertEqual([b''], list(result))
+        result.close()
+        # uWSGI can still write the head (of a HEAD answer) after this.
+        ours.sendall(b'HTTP/1.1 400 Bad Request\r\n\r\n')
+        self.assertEqual(b'HTTP/1.1 400', client.recv(12))

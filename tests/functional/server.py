@@ -135,8 +135,10 @@ class Service(fixtures.Fixture):
         write_conf(self.conf_file, sections)
         self.log_file = os.path.join(self.dir, '%s.log' % self.name)
         self.configured(sections)
-        self.start()
+        # Before the start: a front server whose application failed to
+        # load keeps running (Apache, uWSGI) and must be stopped too.
         self.addCleanup(self.stop)
+        self.start()
 
     def sections(self):
         return {

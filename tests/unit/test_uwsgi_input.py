@@ -90,6 +90,14 @@ class TestAdapt(testtools.TestCase):
         sys.modules['uwsgi'] = module
         return module
 
+    def connection(self, module):
+        """``(ours, client)``: a socket pair, ours uWSGI's connection."""
+        ours, client = socket.socketpair()
+        self.addCleanup(ours.close)
+        self.addCleanup(client.close)
+        module.connection_fd = ours.fileno
+        return ours, client
+
     @staticmethod
     def app(environ, start_response):
         return [environ]
@@ -144,12 +152,9 @@ class TestAdapt(testtools.TestCase):
 
     def test_continue_before_the_first_chunk(self):
         module = self.fake_uwsgi()
-        ours, client = socket.socketpair()
-        self.addCleanup(ours.close)
-        self.addCleanup(client.close)
+        ours, client = self.connection(module)
         ours.setblocking(False)
         client.setblocking(False)
-        module.connection_fd = ours.fileno
         app = uwsgi_input.adapt(self.app)
         for protocol, expect, sent in (
                 ('HTTP/1.1', '100-continue',
@@ -189,10 +194,7 @@ class TestAdapt(testtools.TestCase):
 
     def test_refused_upload_lingers_after_its_answer(self):
         module = self.fake_uwsgi()
-        ours, client = socket.socketpair()
-        self.addCleanup(ours.close)
-        self.addCleanup(client.close)
-        module.connection_fd = ours.fileno
+        ours, client = self.connection(module)
         # Without the lingering close both the send and the recv below
         # time out.
         client.settimeout(5)
@@ -226,10 +228,7 @@ class TestAdapt(testtools.TestCase):
 
     def test_no_linger_before_a_bodiless_head_is_out(self):
         module = self.fake_uwsgi()
-        ours, client = socket.socketpair()
-        self.addCleanup(ours.close)
-        self.addCleanup(client.close)
-        module.connection_fd = ours.fileno
+        ours, client = self.connection(module)
 
         def refusing(environ, start_response):
             environ['glance.close_connection']()

@@ -16,6 +16,12 @@ are read from the configuration on every use, so rotating the key needs no
 database change, and user-supplied ``swift`` locations are refused
 (``glance_v1.image.sources``) since they would read through glance's own
 account.
+
+A manifest carries an xxh3 checksum of the image's bytes in its metadata
+(``X-Object-Meta-Glance-V1-Xxh3-128``), as the filesystem store keeps one
+in an extended attribute: downloads check that at memory speed instead of
+the secure hash. A single object has none (its metadata goes out before
+its data) and is checked against the secure hash.
 """
 
 import collections
@@ -31,6 +37,7 @@ from oslo_config import cfg
 import requests
 from swiftclient import client as swift_client
 from swiftclient import exceptions as swift_exc
+import xxhash
 
 from glance_v1.common import exception
 from glance_v1.common import threads
@@ -39,6 +46,8 @@ from glance_v1.store import location
 
 LOG = logging.getLogger(__name__)
 MiB = 1024 * 1024
+CHECKSUM_ALGO = 'xxh3_128'
+_CHECKSUM_META = 'X-Object-Meta-Glance-V1-Xxh3-128'
 
 swift_opts = [
     cfg.StrOpt('swift_store_auth_address',
@@ -142,13 +151,16 @@ class _Download:
     generator never started would not run its cleanup, and the socket
     would stay open until the garbage collector found it."""
 
-    def __init__(self, store, obj, body, conn, offset, remaining):
+    def __init__(self, store, obj, body, conn, offset, remaining,
+                 checksum):
         self.store = store
         self.obj = obj
         self.body = body
         self.conn = conn
         self.offset = offset
         self.remaining = remaining
+        # ``(algo, hexdigest)`` recorded for the whole object, or None.
+        self.checksum = checksum
 
     def __iter__(self):
         retries = self.store.conf.glance_store.swift_store_retry_get_count
@@ -239,12 +251,14 @@ class _Upload:
 
 class _Source:
     """The upload's chunks, with a one-chunk look-ahead so that a segment
-    is started only when data remains and split at exact byte counts."""
+    is started only when data remains and split at exact byte counts;
+    ``checksum`` (when asked for) is the xxh3 of what was taken."""
 
-    def __init__(self, chunks):
+    def __init__(self, chunks, checksum=False):
         self.chunks = iter(chunks)
         self.pending = b''
         self.total = 0
+        self.checksum = xxhash.xxh3_128() if checksum else None
 
     def has_more(self):
         while not self.pending:
@@ -263,6 +277,8 @@ class _Source:
             chunk = self.pending[:most]
             self.pending = self.pending[most:]
         self.total += len(chunk)
+        if self.checksum is not None:
+            self.checksum.update(chunk)
         return chunk
 
     def __iter__(self):
@@ -536,10 +552,10 @@ class SwiftStore(base.Store):
         else:
             raise exception.Duplicate(
                 'Attempt to upload duplicate image: %s' % image_id)
-        source = _Source(chunks)
         if size and size <= self.large_size:
-            return self._add_single(image_id, source, verify)
-        return self._add_segmented(image_id, source, verify)
+            return self._add_single(image_id, _Source(chunks), verify)
+        return self._add_segmented(image_id, _Source(chunks, checksum=True),
+                                   verify)
 
     def _put(self, container, name, body):
         """PUT one body; the input's own error wins over Swift's."""
@@ -608,7 +624,9 @@ class SwiftStore(base.Store):
                 self._call('put_object', self.container, image_id,
                            json.dumps(manifest),
                            query_string='multipart-manifest=put',
-                           content_type='application/octet-stream')
+                           content_type='application/octet-stream',
+                           headers={_CHECKSUM_META:
+                                    source.checksum.hexdigest()})
             else:
                 # SLO wants a non-empty segment: an empty image is a plain
                 # empty object.
@@ -648,7 +666,12 @@ class SwiftStore(base.Store):
         if 'content-range' in resp_headers:
             size = int(resp_headers['content-range'].rsplit('/', 1)[1])
         remaining = size - offset if length is None else length
-        return _Download(self, obj, body, conn, offset, remaining), size
+        # Of the whole image: no use to a Range.
+        recorded = None if headers else resp_headers.get(
+            _CHECKSUM_META.lower())
+        checksum = (CHECKSUM_ALGO, recorded) if recorded else None
+        return _Download(self, obj, body, conn, offset, remaining,
+                         checksum), size
 
     def _open(self, obj, headers):
         """``(headers, body, connection)`` of a GET; the connection is

@@ -12,6 +12,8 @@ import tempfile
 import time
 import unittest
 
+import xxhash
+
 from tests.functional import base
 from tests.functional import server
 
@@ -147,6 +149,33 @@ class TestSwiftStore(SwiftTest):
         want = hashlib.sha256(b''.join(pattern(3 * MiB, b'chunked')))
         self.assertEqual((200, 3 * MiB, want.hexdigest()),
                          self.download_digest(image['id']))
+
+    def test_segmented_download_checked_against_manifest_checksum(self):
+        # The manifest records the image's xxh3, and a full download is
+        # checked against it: a wrong value cuts the download short.
+        data = b''.join(pattern(3 * MiB, b'xxh3'))
+        status, body = self.upload_stream(pattern(3 * MiB, b'xxh3'))
+        self.assertEqual(201, status, body)
+        image_id = body['image']['id']
+        container = self.api.store_conf['swift_store_container']
+        conn = self.swift_conn()
+        name = 'X-Object-Meta-Glance-V1-Xxh3-128'
+        self.assertEqual(xxhash.xxh3_128(data).hexdigest(),
+                         conn.head_object(container, image_id)[name.lower()])
+        want = (200, 3 * MiB, hashlib.sha256(data).hexdigest())
+        self.assertEqual(want, self.download_digest(image_id))
+        conn.post_object(container, image_id, {name: '0' * 32})
+        conn.close()
+        status, size, _digest = self.download_digest(image_id)
+        self.assertEqual(200, status)
+        self.assertLess(size, 3 * MiB)
+        self.assertIn('Corrupt image download: the data of %s does not '
+                      'match its recorded xxh3_128' % image_id,
+                      self.api.read_log())
+        # A Range is served, unchecked.
+        resp = self.request('GET', '/v1/images/%s' % image_id,
+                            {'Range': 'bytes=0-9'})
+        self.assertEqual((206, data[:10]), (resp.status, resp.body))
 
     def test_empty_chunked_upload(self):
         status, body = self.upload_stream([])

@@ -13,6 +13,7 @@ import threading
 from unittest import mock
 
 from swiftclient import exceptions as swift_exc
+import xxhash
 
 from glance_v1.common import exception
 from glance_v1.image import upload
@@ -38,6 +39,8 @@ class FakeAccount:
         self.tail = None
         self.lock = threading.Lock()
         self.open_puts = 0
+        # Objects' user metadata, by (container, name), lower-case names.
+        self.meta = {}
         self.most_open_puts = 0
 
     def connection(self, **kwargs):
@@ -76,15 +79,19 @@ class FakeConnection:
         return {'content-length': str(len(objects[name]))}
 
     def put_object(self, container, name, contents, query_string=None,
-                   content_type=None):
+                   content_type=None, headers=None):
         account = self.account
         with account.lock:
             account.open_puts += 1
             account.most_open_puts = max(account.most_open_puts,
                                          account.open_puts)
         try:
-            return self._put_object(container, name, contents,
+            etag = self._put_object(container, name, contents,
                                     query_string)
+            account.meta[container, name] = {
+                k.lower(): v for k, v in (headers or {}).items()
+                if k.lower().startswith('x-object-meta-')}
+            return etag
         finally:
             with account.lock:
                 account.open_puts -= 1
@@ -121,7 +128,8 @@ class FakeConnection:
         if name not in objects:
             raise swift_exc.ClientException('no', http_status=404)
         data = objects[name]
-        resp = {'content-length': str(len(data))}
+        resp = dict(self.account.meta.get((container, name), {}))
+        resp['content-length'] = str(len(data))
         if 'Range' in headers:
             first, last = headers['Range'][6:].split('-')
             resp['content-range'] = 'bytes %s-%s/%d' % (first, last,
@@ -239,6 +247,24 @@ class SwiftStoreTest(FakeSwift, base.TestCase):
         self.store.delete(loc)
         self.assertEqual({'glance': [], 'glance_segments': []},
                          self.everything())
+
+    def test_manifest_records_the_images_checksum(self):
+        # Downloads of a segmented image check an xxh3 kept on its
+        # manifest; a single object has none (secure hash instead), nor
+        # has a Range.
+        size = 3 * MiB + 5
+        data = b''.join(self.chunks(size))
+        loc, _ = self.store.add('img13', self.chunks(size), None,
+                                lambda n: None)
+        chunks, _ = self.store.get(loc)
+        self.assertEqual(('xxh3_128', xxhash.xxh3_128(data).hexdigest()),
+                         chunks.checksum)
+        self.assertEqual(data, b''.join(chunks))
+        self.assertIsNone(self.store.get(loc, 1)[0].checksum)
+        self.assertIsNone(self.store.get(loc, 0, 10)[0].checksum)
+        loc, _ = self.store.add('img14', self.chunks(1000), 1000,
+                                lambda n: None)
+        self.assertIsNone(self.store.get(loc)[0].checksum)
 
     def test_verify_failure_removes_everything(self):
         for size, declared in ((1000, 1000), (3 * MiB, None)):

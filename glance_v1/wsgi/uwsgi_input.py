@@ -9,11 +9,17 @@ ends, and says so with ``wsgi.input_terminated``; without it the API
 refuses chunked uploads with 411 (``glance_v1.api.v1.images``).
 
 The ini option ``glance-chunked-input = false`` turns this off. ``adapt``
-also keeps a client's X-Forwarded-Proto out of ``wsgi.url_scheme``, and
-ends a connection whose upload was refused with its body unread with a
-lingering close (``glance.close_connection``, common/linger): uWSGI
-would close it at once, and the client still sending would see a reset
-instead of the answer.
+also keeps a client's X-Forwarded-Proto out of ``wsgi.url_scheme``.
+
+uWSGI closes the connection after every response (the ini's Connection:
+close), and bytes of the request still unread then make the kernel answer
+with a reset, which can destroy the response before the client read it.
+So ``adapt`` ends with a lingering close (common/linger) a connection whose
+body was left unread: an upload refused from its headers or midway
+(``glance.close_connection``), any sized body not read whole (a JSON body
+over its limit), and every chunked one, since ``uwsgi.chunked_read``
+returns the end of the body on the last chunk's size line and leaves the
+CRLF and any trailers after it unread.
 """
 
 import os
@@ -87,6 +93,40 @@ class ChunkedInput:
                 want -= len(part)
             parts.append(part)
         return parts[0] if len(parts) == 1 else b''.join(parts)
+
+
+class _SizedInput:
+    """uWSGI's ``wsgi.input`` of a body of ``length`` bytes; ``left`` is
+    what the application has not read of it."""
+
+    def __init__(self, stream, length):
+        self._stream = stream
+        self.left = length
+
+    def read(self, *args):
+        data = self._stream.read(*args)
+        self.left -= len(data)
+        return data
+
+    def readline(self, *args):
+        line = self._stream.readline(*args)
+        self.left -= len(line)
+        return line
+
+    def readlines(self, *args):
+        lines = self._stream.readlines(*args)
+        self.left -= sum(map(len, lines))
+        return lines
+
+    def __iter__(self):
+        return iter(self.readline, b'')
+
+
+def _declared_length(environ):
+    try:
+        return int(environ.get('CONTENT_LENGTH') or 0)
+    except ValueError:
+        return 0
 
 
 def _expects_continue(environ):
@@ -177,7 +217,9 @@ def adapt(app):
         # the links and Location headers; forwarded headers are honoured
         # only by http_proxy_to_wsgi, and only when configured.
         environ['wsgi.url_scheme'] = _scheme(environ)
-        if chunked_input and _is_chunked(environ):
+        chunked = chunked_input and _is_chunked(environ)
+        sized = None
+        if chunked:
             # The decoded body replaces any Content-Length (RFC 9112 6.3).
             environ.pop('CONTENT_LENGTH', None)
             environ['wsgi.input'] = ChunkedInput(
@@ -185,14 +227,16 @@ def adapt(app):
                 _continue_sender(uwsgi.connection_fd())
                 if _expects_continue(environ) else None)
             environ['wsgi.input_terminated'] = True
-        # Every response closes the connection (the ini's Connection:
-        # close); an upload refused with its body unread asks, through
-        # this hook, that it linger first. Other responses go back as
-        # they are, so uWSGI still sees its own file wrapper.
+        elif _declared_length(environ) > 0:
+            sized = environ['wsgi.input'] = _SizedInput(
+                environ['wsgi.input'], _declared_length(environ))
+        # An upload refused with its body unread asks, through this hook,
+        # that the connection linger before it closes. Other responses go
+        # back as they are, so uWSGI still sees its own file wrapper.
         refused = []
         environ['glance.close_connection'] = lambda: refused.append(True)
         result = app(environ, start_response)
-        if refused:
+        if refused or chunked or (sized is not None and sized.left > 0):
             return _Lingering(result, uwsgi.connection_fd())
         return result
     return served_by_uwsgi

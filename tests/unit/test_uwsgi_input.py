@@ -3,6 +3,7 @@
 uWSGI itself is exercised by the functional suite under
 ``tox -e uwsgi``; here its ``chunked_read`` is a list of chunks."""
 
+import io
 import socket
 import sys
 import threading
@@ -139,6 +140,7 @@ class TestAdapt(testtools.TestCase):
 
     def test_chunked_request_reads_decoded_body(self):
         module = self.fake_uwsgi(glance_chunked_input=b'true')
+        self.connection(module)
         app = uwsgi_input.adapt(self.app)
         raw = object()
         for coding in ('chunked', 'Chunked', 'gzip, chunked'):
@@ -184,7 +186,7 @@ class TestAdapt(testtools.TestCase):
         self.fake_uwsgi()
         app = uwsgi_input.adapt(self.app)
         raw = object()
-        for headers in ({}, {'CONTENT_LENGTH': '4'},
+        for headers in ({}, {'CONTENT_LENGTH': '0'},
                         {'HTTP_TRANSFER_ENCODING': 'chunked, gzip'}):
             environ = dict(headers, **{'wsgi.input': raw,
                                        'wsgi.url_scheme': 'http'})
@@ -225,6 +227,41 @@ class TestAdapt(testtools.TestCase):
         self.assertEqual(b'', client.recv(10))
         self.assertGreaterEqual(ours.fileno(), 0)
         ours.getsockname()
+
+    def test_body_left_unread_lingers(self):
+        # A sized body not read whole, and any chunked one (uWSGI leaves
+        # the CRLF after the last chunk unread): closing with request
+        # bytes unread would reset the connection under the answer.
+        module = self.fake_uwsgi([b'abc'])
+
+        def reading(amount):
+            def app(environ, start_response):
+                body = environ['wsgi.input']
+                while amount and body.read(amount):
+                    pass
+                return [b'answer']
+            return uwsgi_input.adapt(app)
+
+        cases = ((0, {'CONTENT_LENGTH': '10'}, True),
+                 (4, {'CONTENT_LENGTH': '10'}, False),
+                 (4, {'HTTP_TRANSFER_ENCODING': 'chunked'}, True))
+        for amount, headers, lingers in cases:
+            ours, client = self.connection(module)
+            client.settimeout(5)
+            client.shutdown(socket.SHUT_WR)
+            environ = dict(headers, **{'wsgi.input': io.BytesIO(b'x' * 10),
+                                       'wsgi.url_scheme': 'http'})
+            result = reading(amount)(environ, None)
+            self.assertEqual([b'answer'], list(result))
+            if hasattr(result, 'close'):
+                result.close()
+            if lingers:
+                # Our side stopped sending once the answer was out.
+                self.assertEqual(b'', client.recv(10), headers)
+            else:
+                self.assertEqual([b'answer'], result)
+                client.setblocking(False)
+                self.assertRaises(BlockingIOError, client.recv, 10)
 
     def test_no_linger_before_a_bodiless_head_is_out(self):
         module = self.fake_uwsgi()

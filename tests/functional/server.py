@@ -181,7 +181,7 @@ class Service(fixtures.Fixture):
                 conn.request('GET', '/healthcheck')
                 status = conn.getresponse().status
                 conn.close()
-                if status == 200:
+                if status == 200 and self.serving():
                     return
                 if status == 500:
                     # A front server (Apache, uWSGI) whose application
@@ -192,6 +192,11 @@ class Service(fixtures.Fixture):
             time.sleep(0.1)
         raise RuntimeError('%s did not start:\n%s' % (self.name,
                                                       self.read_log()))
+
+    def serving(self):
+        """Whether every process of the server is up, once one answered
+        (a launcher may set its own check)."""
+        return True
 
     def connection(self, timeout=60):
         if self.tls_client is not None:

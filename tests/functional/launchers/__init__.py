@@ -5,7 +5,9 @@ A launcher is a module here named after ``GLANCE_V1_TEST_SERVER`` with a
 ``service.dir`` and returns the argv of one foreground process. That
 process must serve ``glance_v1.wsgi.api`` with ``service.conf_file`` on
 127.0.0.1:``service.port``, write its logs to ``service.log_file`` (or
-to standard output) and stop on SIGTERM.
+to standard output) and stop on SIGTERM. It may also set
+``service.serving``: a callable telling, once the server answered, whether
+all of it is up.
 """
 
 import importlib

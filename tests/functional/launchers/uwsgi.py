@@ -2,6 +2,7 @@
 with the shipped etc/uwsgi/glance-api.ini: only its lines marked EDIT
 (address, config file) are set for the test."""
 
+import functools
 import os
 import subprocess
 import sys
@@ -55,4 +56,23 @@ def command(service, options=None):
     if not os.path.exists(binary):
         raise RuntimeError('%s not found: pip install uwsgi (tox -e uwsgi)'
                            % binary)
+    service.serving = functools.partial(_all_loaded, service, ini)
     return [binary, '--ini', ini]
+
+
+def _all_loaded(service, ini):
+    """Whether every worker has loaded the application. The first answers
+    while the others may still load it (lazy-apps), and a SIGTERM then
+    holds uWSGI's graceful stop for worker-reload-mercy (60 s, uWSGI
+    2.0.31): a test stopping its server at once waited that long."""
+    settings = {}
+    with open(ini) as f:
+        for line in f:
+            name, sep, value = (p.strip() for p in line.partition('='))
+            if sep:
+                settings[name] = value
+    loads = 1
+    if settings.get('lazy-apps', '').lower() in ('true', '1', 'yes'):
+        loads = int(settings.get('processes', 1))
+    return service.read_log().count("WSGI app 0 (mountpoint='') ready") \
+        >= loads

@@ -1035,12 +1035,14 @@ def with_nginx(path, work, what, measure, connections=256):
         static.stop()
 
 
-def fresh_read_rate(directory, size):
-    """MiB/s of an O_DIRECT read (1 MiB blocks) of a file right after it
-    was written O_DIRECT and fsynced, as the store writes an image: what
-    the disk gives the first download of a new image. On a virtual disk
+def fresh_read_rate(directory, size, direct=True):
+    """MiB/s of a read (1 MiB blocks) of a file right after it was written
+    O_DIRECT and fsynced, as the store writes an image: O_DIRECT, what
+    the disk gives the first download of a new image (on a virtual disk
     this can be well below the rate of reading the file again later,
-    when the host has it in its own cache."""
+    when the host has it in its own cache), or through the page cache
+    with POSIX_FADV_SEQUENTIAL, as a download reads it (which also fills
+    the page cache: new pages, not those of a file just evicted)."""
     path = os.path.join(directory, 'fresh-probe')
     buf = mmap.mmap(-1, BLOCK)
     buf.write(os.urandom(BLOCK))
@@ -1052,9 +1054,12 @@ def fresh_read_rate(directory, size):
     finally:
         os.close(fd)
     try:
-        return cold_read_rate(path, BLOCK, direct=True)
+        return cold_read_rate(
+            path, BLOCK, direct=direct,
+            advice=None if direct else os.POSIX_FADV_SEQUENTIAL)
     finally:
         os.unlink(path)
+
 
 
 class ReferenceGlance:
@@ -1089,12 +1094,18 @@ def download_kinds(port, src, images, runs, headers=None):
     again (page cache), a Range of half the image (page cache) and a GET
     after the file was evicted from the cache. Medians in MiB/s."""
     size = os.path.getsize(src)
-    rates = {'first': [], 'warm': [], 'range': [], 'cold': []}
+    rates = {'upload': [], 'first': [], 'warm': [], 'range': [],
+             'cold': [], 'upload_then_first_s': []}
     for _ in range(runs):
-        image_id, _ = upload(port, src, chunked=False,
-                             headers=headers or ())
+        image_id, up = upload(port, src, chunked=False,
+                              headers=headers or ())
         path = '/v1/images/%s' % image_id
-        rates['first'].append(download(port, path, headers)[1])
+        first = download(port, path, headers)[1]
+        rates['upload'].append(up)
+        rates['first'].append(first)
+        # What booting an image right after registering it waits for.
+        rates['upload_then_first_s'].append(size / MiB * (1 / up +
+                                                          1 / first))
         rates['warm'].append(download(port, path, headers)[1])
         ranged = dict(headers or {}, Range='bytes=%d-%d' % (
             size // 4, size // 4 + size // 2 - 1))
@@ -1128,6 +1139,9 @@ def run_first(args, work):
             cold_read_rate(src, block, direct, advice) for _ in range(runs))
     r['disk_fresh_direct_1m_mibs'] = median(
         fresh_read_rate(work, args.first_image) for _ in range(runs))
+    r['disk_fresh_buffered_1m_sequential_mibs'] = median(
+        fresh_read_rate(work, args.first_image, direct=False)
+        for _ in range(runs))
 
     print('first download: nginx ...', flush=True)
     r['nginx_warm_mibs'] = with_nginx(
@@ -1171,16 +1185,22 @@ def first_rows(r, args):
                          'buffered_1m_sequential', 'buffered_4m_sequential')]
     rows.append(('disk read, file just written, direct 1m',
                  '%.0f MiB/s' % r['disk_fresh_direct_1m_mibs']))
+    rows.append(('disk read, file just written, buffered 1m sequential',
+                 '%.0f MiB/s' % r['disk_fresh_buffered_1m_sequential_mibs']))
     if r['nginx_warm_mibs'] is not None:
         rows.append(('nginx sendfile, page cache',
                      '%.0f MiB/s' % r['nginx_warm_mibs']))
-    for kind, label in (('first', 'GET right after upload'),
+    for kind, label in (('upload', 'upload'),
+                        ('first', 'GET right after upload'),
                         ('cold', 'GET, file not cached'),
                         ('warm', 'GET, page cache'),
                         ('range', 'GET Range half, page cache')):
         rows.append(('%s %d MiB: ours / Glance 15' % (
             label, args.first_image // MiB), '%.0f / %s MiB/s' % (
                 ours[kind], '%.0f' % ref[kind] if kind in ref else '-')))
+    rows.append(('upload, then GET at once: ours / Glance 15',
+                 '%.2f / %s s' % (ours['upload_then_first_s'], '%.2f' % ref[
+                     'upload_then_first_s'] if ref else '-')))
     rows.append(('peak RSS over these (ours)',
                  '%.1f MiB' % r['ours_peak_rss_mib']))
     return rows

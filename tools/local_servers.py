@@ -11,10 +11,21 @@ import socket
 import time
 
 
+# Ports this process handed out: a server given one may not have bound it
+# yet (a glance-api is given its port before its glance-registry starts),
+# and the kernel may offer the same free port again.
+_given = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on, not handed out before."""
+    while True:
+        with socket.socket() as s:
+            s.bind(('127.0.0.1', 0))
+            port = s.getsockname()[1]
+        if port not in _given:
+            _given.add(port)
+            return port
 
 
 def write_conf(path, sections):

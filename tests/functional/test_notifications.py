@@ -50,12 +50,17 @@ class EventsMixin:
         mine = [(p.upper(), t, body) for p, t, body in events
                 if isinstance(body, dict)
                 and image_id in (body.get('id'), body.get('image_id'))]
+        # image.send goes out once the download's last bytes are sent,
+        # when the client may already have sent its next request, which
+        # another worker (uWSGI, mod_wsgi) or thread can notify first.
         self.assertEqual(
             [('INFO', 'image.create'), ('INFO', 'image.prepare'),
              ('INFO', 'image.upload'), ('INFO', 'image.activate'),
-             ('INFO', 'image.update'), ('INFO', 'image.send'),
-             ('INFO', 'image.update'), ('INFO', 'image.delete')],
-            [(p, t) for p, t, _ in mine])
+             ('INFO', 'image.update'), ('INFO', 'image.update'),
+             ('INFO', 'image.delete')],
+            [(p, t) for p, t, _ in mine if t != 'image.send'])
+        self.assertEqual([('INFO', 'image.send')],
+                         [(p, t) for p, t, _ in mine if t == 'image.send'])
         payloads = {t: body for p, t, body in mine}
         for event_type in ('image.create', 'image.activate',
                            'image.delete'):

@@ -218,6 +218,7 @@ def adapt(app):
         # only by http_proxy_to_wsgi, and only when configured.
         environ['wsgi.url_scheme'] = _scheme(environ)
         chunked = chunked_input and _is_chunked(environ)
+        length = _declared_length(environ)
         sized = None
         if chunked:
             # The decoded body replaces any Content-Length (RFC 9112 6.3).
@@ -227,9 +228,9 @@ def adapt(app):
                 _continue_sender(uwsgi.connection_fd())
                 if _expects_continue(environ) else None)
             environ['wsgi.input_terminated'] = True
-        elif _declared_length(environ) > 0:
+        elif length > 0:
             sized = environ['wsgi.input'] = _SizedInput(
-                environ['wsgi.input'], _declared_length(environ))
+                environ['wsgi.input'], length)
         # An upload refused with its body unread asks, through this hook,
         # that the connection linger before it closes. Other responses go
         # back as they are, so uWSGI still sees its own file wrapper.

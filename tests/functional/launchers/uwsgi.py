@@ -50,29 +50,35 @@ def command(service, options=None):
     with open(SHIPPED) as f:
         text = f.read()
     ini = os.path.join(service.dir, 'glance-api-uwsgi.ini')
+    rendered = render(text, service, options)
     with open(ini, 'w') as f:
-        f.write(render(text, service, options))
+        f.write(rendered)
     binary = os.path.join(os.path.dirname(sys.executable), 'uwsgi')
     if not os.path.exists(binary):
         raise RuntimeError('%s not found: pip install uwsgi (tox -e uwsgi)'
                            % binary)
-    service.serving = functools.partial(_all_loaded, service, ini)
+    service.serving = functools.partial(_all_loaded, service,
+                                        _app_loads(rendered))
     return [binary, '--ini', ini]
 
 
-def _all_loaded(service, ini):
-    """Whether every worker has loaded the application. The first answers
-    while the others may still load it (lazy-apps), and a SIGTERM then
-    holds uWSGI's graceful stop for worker-reload-mercy (60 s, uWSGI
-    2.0.31): a test stopping its server at once waited that long."""
+def _app_loads(ini_text):
+    """How many times uWSGI loads the application: once per worker with
+    lazy-apps, else once in the master."""
     settings = {}
-    with open(ini) as f:
-        for line in f:
-            name, sep, value = (p.strip() for p in line.partition('='))
-            if sep:
-                settings[name] = value
-    loads = 1
+    for line in ini_text.splitlines():
+        name, sep, value = (p.strip() for p in line.partition('='))
+        if sep:
+            settings[name] = value
     if settings.get('lazy-apps', '').lower() in ('true', '1', 'yes'):
-        loads = int(settings.get('processes', 1))
+        return int(settings.get('processes', 1))
+    return 1
+
+
+def _all_loaded(service, loads):
+    """Whether every load of the application is done. The first worker
+    answers while the others may still load it (lazy-apps), and a SIGTERM
+    then holds uWSGI's graceful stop for worker-reload-mercy (60 s, uWSGI
+    2.0.31): a test stopping its server at once waited that long."""
     return service.read_log().count("WSGI app 0 (mountpoint='') ready") \
         >= loads

@@ -17,6 +17,7 @@ CREATE TABLE IF NOT EXISTS cached_images (
 """
 _COLUMNS = ('image_id', 'last_accessed', 'last_modified', 'size', 'hits',
             'checksum')
+_BUSY_TIMEOUT = 30
 
 
 class Driver:
@@ -24,12 +25,28 @@ class Driver:
     def __init__(self, db_path):
         self.db_path = db_path
         with self._connect() as conn:
-            conn.execute('PRAGMA journal_mode=WAL')
+            self._use_wal(conn)
             conn.execute(_SCHEMA)
+
+    @staticmethod
+    def _use_wal(conn):
+        # Every worker of a node opens the file as it starts. Turning a new
+        # file to WAL needs an exclusive lock, and when two connections race
+        # for it SQLite answers "locked" at once instead of waiting out the
+        # busy timeout; so this one step waits by itself.
+        deadline = time.monotonic() + _BUSY_TIMEOUT
+        while True:
+            try:
+                conn.execute('PRAGMA journal_mode=WAL')
+                return
+            except sqlite3.OperationalError as exc:
+                if 'locked' not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     @contextlib.contextmanager
     def _connect(self):
-        conn = sqlite3.connect(self.db_path, timeout=30)
+        conn = sqlite3.connect(self.db_path, timeout=_BUSY_TIMEOUT)
         try:
             with conn:
                 yield conn

@@ -68,6 +68,9 @@ def _utcnow():
 
 # Read statements built once: building a statement costs more than running
 # it on a small table, and prebuilt ones hit the compiled-SQL cache.
+# Boolean columns are compared with "=", never "IS": MySQL/MariaDB use no
+# index for "deleted IS FALSE", so a list would sort every row to find a
+# page instead of walking the (deleted, <sort key>, ...) index.
 _IMAGES = models.Image.__table__
 _PROPS = models.ImageProperty.__table__
 _LOCS = models.ImageLocation.__table__
@@ -76,16 +79,16 @@ _IMAGE_BY_ID = sa.select(_IMAGES).where(_IMAGES.c.id == sa.bindparam('id'))
 _IMAGE_ID = sa.select(_IMAGES.c.id).where(_IMAGES.c.id == sa.bindparam('id'))
 _PROPS_OF = sa.select(_PROPS.c.image_id, _PROPS.c.name, _PROPS.c.value).where(
     _PROPS.c.image_id.in_(sa.bindparam('ids', expanding=True)),
-    _PROPS.c.deleted.is_(False))
+    _PROPS.c.deleted == sa.false())
 _LOCS_OF = sa.select(
     _LOCS.c.image_id, _LOCS.c.id, _LOCS.c.value, _LOCS.c.status,
     _LOCS.c.meta_data).where(
         _LOCS.c.image_id.in_(sa.bindparam('ids', expanding=True)),
-        _LOCS.c.deleted.is_(False)).order_by(_LOCS.c.id)
+        _LOCS.c.deleted == sa.false()).order_by(_LOCS.c.id)
 _IS_MEMBER = sa.select(_MEMBERS.c.id).where(
     _MEMBERS.c.image_id == sa.bindparam('image_id'),
     _MEMBERS.c.member == sa.bindparam('member'),
-    _MEMBERS.c.deleted.is_(False))
+    _MEMBERS.c.deleted == sa.false())
 
 
 def image_dicts(sess, images):
@@ -153,7 +156,7 @@ class LocalRegistry:
     def _member_subquery(owner):
         return sa.select(models.ImageMember.image_id).where(
             models.ImageMember.member == owner,
-            models.ImageMember.deleted.is_(False))
+            models.ImageMember.deleted == sa.false())
 
     def _visible_clause(self, ctx):
         """SQL condition for images a non-admin caller may see."""
@@ -165,9 +168,9 @@ class LocalRegistry:
             # own lists; other owner-less callers (anonymous access, an
             # identity without project) own nothing (doc/decisions.rst).
             if ctx.is_admin:
-                return sa.or_(img.is_public.is_(True), img.owner.is_(None))
-            return img.is_public.is_(True)
-        return sa.or_(img.is_public.is_(True), img.owner == owner,
+                return sa.or_(img.is_public == sa.true(), img.owner.is_(None))
+            return img.is_public == sa.true()
+        return sa.or_(img.is_public == sa.true(), img.owner == owner,
                       img.id.in_(self._member_subquery(owner)))
 
     def _is_member(self, sess, image_id, owner):
@@ -309,14 +312,15 @@ class LocalRegistry:
             for model in (models.ImageProperty, models.ImageMember):
                 sess.execute(sa.update(model).where(
                     model.image_id == image_id,
-                    model.deleted.is_(False)).values(
+                    model.deleted == sa.false()).values(
                         deleted=True, deleted_at=now))
             loc_values = {'status': location_status}
             if location_status == 'deleted':
                 loc_values.update(deleted=True, deleted_at=now)
             sess.execute(sa.update(models.ImageLocation).where(
                 models.ImageLocation.image_id == image_id,
-                models.ImageLocation.deleted.is_(False)).values(**loc_values))
+                models.ImageLocation.deleted == sa.false()).values(
+                    **loc_values))
         return self._admin_get(image_id)
 
     @staticmethod
@@ -349,7 +353,7 @@ class LocalRegistry:
     def _set_location(sess, image_id, url, now):
         sess.execute(sa.update(models.ImageLocation).where(
             models.ImageLocation.image_id == image_id,
-            models.ImageLocation.deleted.is_(False)).values(
+            models.ImageLocation.deleted == sa.false()).values(
                 deleted=True, deleted_at=now, status='deleted'))
         if url:
             sess.add(models.ImageLocation(image_id=image_id, value=url,
@@ -361,7 +365,7 @@ class LocalRegistry:
     def _live_members(sess, image_id, member=None):
         q = sa.select(models.ImageMember).where(
             models.ImageMember.image_id == image_id,
-            models.ImageMember.deleted.is_(False))
+            models.ImageMember.deleted == sa.false())
         if member is not None:
             q = q.where(models.ImageMember.member == member)
         return {m.member: m for m in sess.execute(
@@ -407,7 +411,7 @@ class LocalRegistry:
         image_member_quota)."""
         q = sa.select(sa.func.count()).select_from(models.ImageMember).where(
             models.ImageMember.image_id == image_id,
-            models.ImageMember.deleted.is_(False))
+            models.ImageMember.deleted == sa.false())
         with _session() as sess:
             self._load(ctx, sess, image_id)
             return sess.execute(q).scalar()
@@ -464,8 +468,8 @@ class LocalRegistry:
         mem, img = models.ImageMember, models.Image
         q = sa.select(mem.image_id, mem.can_share).join(
             img, img.id == mem.image_id).where(
-                mem.member == member, mem.deleted.is_(False),
-                img.deleted.is_(False))
+                mem.member == member, mem.deleted == sa.false(),
+                img.deleted == sa.false())
         if not ctx.is_admin and member != ctx.owner:
             if ctx.owner is None:
                 return []
@@ -494,20 +498,20 @@ class LocalRegistry:
             if not ctx.is_admin:
                 q = q.where(self._visible_clause(ctx))
         else:
-            q = q.where(img.deleted.is_(False), img.status != 'killed')
+            q = q.where(img.deleted == sa.false(), img.status != 'killed')
         is_public = filters.pop('is_public', True)
         if ctx.is_admin:
             if is_public is True:
                 q = q.where(self._visible_clause(ctx))
             elif is_public is False:
-                q = q.where(img.is_public.is_(False))
+                q = q.where(img.is_public == sa.false())
         elif changes_since is None:
             q = q.where(self._visible_clause(ctx))
         for name, value in (filters.pop('properties', None) or {}).items():
             prop = models.ImageProperty
             q = q.where(sa.exists().where(
                 prop.image_id == img.id, prop.name == name,
-                prop.value == value, prop.deleted.is_(False)))
+                prop.value == value, prop.deleted == sa.false()))
         if 'size_min' in filters:
             q = q.where(img.size >= filters.pop('size_min'))
         if 'size_max' in filters:
@@ -589,7 +593,7 @@ class LocalRegistry:
                 'Only an owner may know its storage usage')
         img = models.Image
         q = sa.select(sa.func.coalesce(sa.func.sum(img.size), 0)).where(
-            img.owner == owner, img.deleted.is_(False),
+            img.owner == owner, img.deleted == sa.false(),
             img.status.notin_(('killed', 'deleted')))
         if exclude_image_id:
             q = q.where(img.id != exclude_image_id)

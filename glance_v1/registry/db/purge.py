@@ -28,7 +28,7 @@ def purge(engine, age_in_days, max_rows):
     cutoff = models.utcnow() - datetime.timedelta(days=age_in_days)
     counts = {}
     for model, status in PURGEABLE:
-        query = sa.select(model.id).where(model.deleted.is_(True),
+        query = sa.select(model.id).where(model.deleted == sa.true(),
                                           model.deleted_at < cutoff)
         if status is not None:
             query = query.where(model.status == status)

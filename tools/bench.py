@@ -13,18 +13,17 @@ table with each target's verdict and writes the results as JSON.
     python tools/bench.py --json out.json
     python tools/bench.py --sections metadata,swift   # only those
 
-Sections: ``core`` (the above), ``metadata`` (list latency at a million
-images on PostgreSQL 127.0.0.1:5432, or $GLANCE_V1_BENCH_PG) and
-``swift`` (the Swift store against python-swiftclient on a Swift
-all-in-one started by tools/swift_aio.py).
-
 Sections: ``base`` (uploads, downloads, metadata; under 10 minutes),
 ``first`` (every kind of download of a fresh 1 GiB image beside the disk,
 nginx and the original Glance 15 from tools/reference_glance.py; about 6
-minutes) and ``herd`` (1,000 clients at 1-8 MiB/s downloading one 64 MiB
-image, against nginx and then glance-api; about 5 minutes). A reference
-that is not installed (nginx, Python 3.6 for Glance 15) is skipped with
-a message and its verdicts print SKIP.
+minutes), ``herd`` (1,000 clients at 1-8 MiB/s downloading one 64 MiB
+image, against nginx and then glance-api; about 5 minutes), ``metadata``
+(list latency at a million images on PostgreSQL 127.0.0.1:5432 or
+$GLANCE_V1_BENCH_PG; ``--meta-db mysql`` for MySQL/MariaDB at
+127.0.0.1:3306 or $GLANCE_V1_BENCH_MYSQL) and ``swift`` (the Swift store
+against python-swiftclient on a Swift all-in-one started by
+tools/swift_aio.py). A reference that is not installed (nginx, Python 3.6
+for Glance 15) is skipped with a message and its verdicts print SKIP.
 
 Only loopback traffic; every process started here is stopped here.
 """
@@ -490,10 +489,92 @@ def concurrent_downloads(port, path, streams):
     return total / MiB / (time.perf_counter() - start), errors
 
 
-# -- metadata at many images on PostgreSQL (issue 17 section 4) --------------
+# -- metadata at many images (issue 17 section 4) -----------------------------
 
 PG_ADMIN_URL = os.environ.get(
     'GLANCE_V1_BENCH_PG', 'postgresql+psycopg://postgres@127.0.0.1:5432/')
+MYSQL_ADMIN_URL = os.environ.get(
+    'GLANCE_V1_BENCH_MYSQL', 'mysql+pymysql://root@127.0.0.1:3306/')
+
+
+class _MetaDb:
+    """What the metadata section does differently per server: a
+    throwaway database, statistics after the fill, sizes, and dropping
+    the value index."""
+
+    def __init__(self, backend):
+        import sqlalchemy as sa
+        self.backend = backend
+        self.name = 'glance_bench_%s' % uuid.uuid4().hex[:8]
+        if backend == 'postgresql':
+            self.title = 'PostgreSQL'
+            admin_url, self.url = PG_ADMIN_URL + 'postgres', (
+                PG_ADMIN_URL + self.name)
+            create = 'CREATE DATABASE %s' % self.name
+        else:
+            self.title = 'MySQL/MariaDB'
+            admin_url = MYSQL_ADMIN_URL + '?charset=utf8mb4'
+            self.url = '%s%s?charset=utf8mb4' % (MYSQL_ADMIN_URL, self.name)
+            create = 'CREATE DATABASE %s CHARACTER SET utf8mb4' % self.name
+        self.admin = sa.create_engine(admin_url, isolation_level='AUTOCOMMIT')
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(create)
+        self.engine = sa.create_engine(self.url)
+
+    def refresh_statistics(self):
+        """VACUUM ANALYZE on PostgreSQL (visibility map and statistics,
+        as autovacuum leaves a long-lived database); ANALYZE TABLE
+        elsewhere."""
+        import sqlalchemy as sa
+
+        from glance_v1.registry.db import bulk
+        if self.backend == 'postgresql':
+            vacuum = sa.create_engine(self.url, isolation_level='AUTOCOMMIT')
+            with vacuum.connect() as conn:
+                conn.exec_driver_sql('VACUUM ANALYZE')
+            vacuum.dispose()
+        else:
+            with self.engine.begin() as conn:
+                bulk.analyze(conn)
+
+    def sizes(self):
+        """Database size and the image_properties index sizes, MiB."""
+        with self.engine.connect() as conn:
+            if self.backend == 'postgresql':
+                total = conn.exec_driver_sql(
+                    'SELECT pg_database_size(current_database())').scalar()
+                indexes = conn.exec_driver_sql(
+                    'SELECT indexrelname, pg_relation_size(indexrelid) '
+                    'FROM pg_stat_user_indexes WHERE relname = '
+                    "'image_properties'").all()
+            else:
+                total = conn.exec_driver_sql(
+                    'SELECT SUM(data_length + index_length) FROM '
+                    'information_schema.tables WHERE table_schema = '
+                    'DATABASE()').scalar()
+                indexes = conn.exec_driver_sql(
+                    'SELECT index_name, stat_value * @@innodb_page_size '
+                    'FROM mysql.innodb_index_stats WHERE database_name = '
+                    "DATABASE() AND table_name = 'image_properties' AND "
+                    "stat_name = 'size'").all()
+        return float(total) / MiB, {row[0]: float(row[1]) / MiB
+                                    for row in indexes}
+
+    def drop_value_index(self):
+        pg = self.backend == 'postgresql'
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql('DROP INDEX ix_image_properties_value'
+                                 + ('' if pg else ' ON image_properties'))
+            conn.exec_driver_sql('ANALYZE %s image_properties'
+                                 % ('' if pg else 'TABLE'))
+
+    def drop(self):
+        self.engine.dispose()
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql('DROP DATABASE IF EXISTS %s' % self.name)
+        self.admin.dispose()
+
+
 META_BATCH = 10000
 
 
@@ -592,29 +673,22 @@ def _meta_measure(port, ids, samples, rounds=3):
 
 
 def run_metadata(args, work):
-    import sqlalchemy as sa
-
     from glance_v1.registry.db import bulk
     from glance_v1.registry.db import migration
-    r = {}
-    name = 'glance_bench_%s' % uuid.uuid4().hex[:8]
-    admin = sa.create_engine(PG_ADMIN_URL + 'postgres',
-                             isolation_level='AUTOCOMMIT')
-    with admin.connect() as conn:
-        conn.exec_driver_sql('CREATE DATABASE %s' % name)
-    url = PG_ADMIN_URL + name
-    engine = sa.create_engine(url)
+    r = {'meta_db': args.meta_db}
+    db = _MetaDb(args.meta_db)
+    engine = db.engine
     api = None
     try:
         migration.upgrade(engine=engine)
         total = args.meta_images
-        print('metadata: 100 of %d images on PostgreSQL ...' % total,
+        print('metadata: 100 of %d images on %s ...' % (total, db.title),
               flush=True)
         ids = _meta_fill(engine, 0, 100, total)
         with engine.begin() as conn:
             bulk.analyze(conn)
-        api = Api(os.path.join(work, 'api-pg'),
-                  conf='[database]\nconnection = %s\n' % url)
+        api = Api(os.path.join(work, 'api-db'),
+                  conf='[database]\nconnection = %s\n' % db.url)
         n = args.meta_samples
         r['meta_100'] = _meta_measure(api.port, ids, n)
         print('metadata: filling to %d images ...' % total, flush=True)
@@ -622,38 +696,24 @@ def run_metadata(args, work):
         ids = _meta_fill(engine, 100, total - 100, total)
         r['meta_fill_s'] = time.perf_counter() - began
         began = time.perf_counter()
-        vacuum = sa.create_engine(url, isolation_level='AUTOCOMMIT')
-        with vacuum.connect() as conn:
-            conn.exec_driver_sql('VACUUM ANALYZE')
-        vacuum.dispose()
+        db.refresh_statistics()
         r['meta_vacuum_s'] = time.perf_counter() - began
         r['meta_many'] = _meta_measure(api.port, ids, n)
+        r['meta_db_mib'], r['meta_index_mib'] = db.sizes()
         with engine.connect() as conn:
-            r['meta_db_mib'] = conn.exec_driver_sql(
-                'SELECT pg_database_size(current_database())').scalar() / MiB
             r['meta_rows'] = {t: conn.exec_driver_sql(
                 'SELECT count(*) FROM %s' % t).scalar()
                 for t in ('images', 'image_properties', 'image_locations')}
-            r['meta_index_mib'] = {row[0]: row[1] / MiB for row in
-                                   conn.exec_driver_sql(
-                'SELECT indexrelname, pg_relation_size(indexrelid) '
-                'FROM pg_stat_user_indexes WHERE relname = '
-                "'image_properties'")}
         # The property filters again without the value index, for the
         # record of what it buys.
-        with engine.begin() as conn:
-            conn.exec_driver_sql('DROP INDEX ix_image_properties_value')
-            conn.exec_driver_sql('ANALYZE image_properties')
+        db.drop_value_index()
         without = _meta_measure(api.port, ids, max(5, n // 10), rounds=1)
         r['meta_many_no_value_index'] = {
             k: v for k, v in without.items() if 'property' in k}
     finally:
         if api is not None:
             api.stop()
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql('DROP DATABASE IF EXISTS %s' % name)
-        admin.dispose()
+        db.drop()
     return r
 
 
@@ -662,7 +722,7 @@ def metadata_rows(r, args):
              '%(images)d / %(image_properties)d / %(image_locations)d'
              % r['meta_rows']),
             ('bulk fill through glance_v1.registry.db.bulk',
-             '%.0f s (%.0f images/s), VACUUM ANALYZE %.0f s' % (
+             '%.0f s (%.0f images/s), statistics %.0f s' % (
                  r['meta_fill_s'], (args.meta_images - 100)
                  / r['meta_fill_s'], r['meta_vacuum_s'])),
             ('database size', '%.0f MiB' % r['meta_db_mib'])]
@@ -1662,9 +1722,14 @@ def main():
                         help='comma-separated sections to run, of: %s '
                              '(default: all)' % ', '.join(SECTIONS))
     parser.add_argument('--meta-images', type=int, default=None,
-                        help='images in the PostgreSQL registry of the '
-                             'metadata section (default 1000000, '
-                             '100000 with --quick)')
+                        help='images in the registry of the metadata '
+                             'section (default 1000000, 100000 with '
+                             '--quick)')
+    parser.add_argument('--meta-db', choices=('postgresql', 'mysql'),
+                        default='postgresql',
+                        help='the metadata section\'s database server: '
+                             'PostgreSQL at $GLANCE_V1_BENCH_PG or '
+                             'MySQL/MariaDB at $GLANCE_V1_BENCH_MYSQL')
     parser.add_argument('--herd-client', metavar='SPEC',
                         help=argparse.SUPPRESS)
     args = parser.parse_args()

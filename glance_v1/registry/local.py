@@ -507,7 +507,8 @@ class LocalRegistry:
                 q = q.where(img.is_public == sa.false())
         elif changes_since is None:
             q = q.where(self._visible_clause(ctx))
-        for name, value in (filters.pop('properties', None) or {}).items():
+        properties = filters.pop('properties', None) or {}
+        for name, value in properties.items():
             prop = models.ImageProperty
             q = q.where(sa.exists().where(
                 prop.image_id == img.id, prop.name == name,
@@ -531,16 +532,27 @@ class LocalRegistry:
         # indexes serve the order and the page costs the same for any
         # number of images.
         order = [direction(c) for c in columns]
+        if not properties:
+            # MariaDB picks that index but reads it by "deleted" alone,
+            # without the range after a marker: in descending order, one
+            # half-way through 100,000 images walked 50,000 rows (130 ms).
+            # A property filter keeps the optimizer's choice: it may start
+            # from the few images that have the value.
+            q = q.with_hint(models.Image, 'FORCE INDEX (%s)'
+                            % models.sort_index(sort_key), 'mysql')
         with _session() as sess:
-            parts = [sa.true()]
+            parts = [(sa.true(), False)]
             if marker is not None:
                 parts = self._after_marker(ctx, sess, marker, keys, columns,
                                            sort_dir)
             rows = []
-            for part in parts:
+            for part, pinned in parts:
                 if limit is not None and len(rows) >= limit:
                     break
-                page = q.where(part).order_by(*order)
+                # Where the part fixes the sort key, ordering by it too
+                # makes MariaDB sort the run ("name IS NULL" is not an
+                # equality to its optimizer).
+                page = q.where(part).order_by(*order[pinned:])
                 if limit is not None:
                     page = page.limit(limit - len(rows))
                 rows.extend(sess.connection().execute(page).all())
@@ -551,7 +563,7 @@ class LocalRegistry:
         ``columns`` (one direction, NULLs where the database sorts them),
         to be queried in turn: the rest of the marker's run of equal
         sort keys, then the keys beyond it, then the NULL run if it comes
-        after them.
+        after them. Each comes with whether it fixes the sort key.
 
         Each is a range of the (deleted, <key>, created_at, id) index.
         One condition ORing them would leave the database no range to
@@ -572,17 +584,18 @@ class LocalRegistry:
         if keys[0] in _DISTINCT_SORT:
             # Hardly ever a run of equal keys: one range, and no query
             # for a run of one row (which MySQL plans on the primary key).
-            return [_beyond(columns, values, asc)]
+            return [(_beyond(columns, values, asc), False)]
         same = first.is_(None) if value is None else first == value
-        parts = [sa.and_(same, _beyond(columns[1:], values[1:], asc))]
+        parts = [(sa.and_(same, _beyond(columns[1:], values[1:], asc)),
+                  True)]
         if value is None:
             if not nulls_last:
-                parts.append(first.isnot(None))
+                parts.append((first.isnot(None), False))
             return parts
         # A comparison with a value is never true for NULL.
-        parts.append(first > value if asc else first < value)
+        parts.append((first > value if asc else first < value, False))
         if nulls_last and keys[0] in _NULLABLE_SORT:
-            parts.append(first.is_(None))
+            parts.append((first.is_(None), True))
         return parts
 
     def storage_usage(self, ctx, owner, exclude_image_id=None):

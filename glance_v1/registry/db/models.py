@@ -58,6 +58,11 @@ SORT_INDEXES = (
 )
 
 
+def sort_index(key):
+    """The name of the index that reads live images in ``key`` order."""
+    return 'ix_images_deleted_%s' % key
+
+
 class Image(SoftDeleteMixin, Base):
     __tablename__ = 'images'
     __table_args__ = (

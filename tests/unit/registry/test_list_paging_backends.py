@@ -10,7 +10,6 @@ GLANCE_V1_REQUIRE_BACKENDS=1, which turns their absence into a failure.
 
 import datetime
 import os
-import re
 import uuid
 
 import sqlalchemy as sa
@@ -185,8 +184,13 @@ class PagingMixin:
         if self.backend == 'mysql':
             plan = conn.exec_driver_sql('EXPLAIN ' + statement,
                                         parameters).mappings().all()
+            # After a marker the index must be read as a range: MariaDB
+            # may read it by "deleted" alone, from its first row on.
+            bounded = ' > ' in statement or ' < ' in statement
             return [dict(row) for row in plan
-                    if 'filesort' in (row['Extra'] or '')]
+                    if 'filesort' in (row['Extra'] or '') or (
+                        bounded and row['table'] == 'images'
+                        and row['type'] != 'range')]
         plan = [row[-1] for row in conn.exec_driver_sql(
             'EXPLAIN QUERY PLAN ' + statement, parameters)]
         return [line for line in plan if 'ORDER BY' in line]
@@ -198,11 +202,9 @@ class PagingMixin:
         number of images (MySQL/MariaDB sort every row for a "deleted IS
         FALSE" that SQLite and PostgreSQL read from the index).
 
-        A marker's run of equal keys ("name = v AND (created_at, id) >
-        ...") may be sorted: the database picks the key's own index and
-        sorts that run, whose length is not the number of images. So may
-        a property filter, which MySQL answers from the matching
-        properties when they are few."""
+        That includes a marker's run of equal keys ("name IS NULL AND
+        (created_at, id) > ..."). Property filters are left out: MySQL
+        may rightly start from the few images that have the value."""
         start = datetime.datetime(2024, 5, 1)
         images = [{
             'id': str(uuid.uuid4()), 'name': 'image-%04d' % (i * 7 % 3000),
@@ -236,15 +238,12 @@ class PagingMixin:
         sorting, checked = [], 0
         with engine.connect() as conn:
             for statement, parameters in queries:
-                key = re.search(r'ORDER BY images\.(\w+)', statement)[1]
-                if re.search(r'images\.%s (=|IS NULL)' % key, statement):
-                    continue
                 checked += 1
                 lines = self._sorts(conn, statement, parameters)
                 if lines:
                     sorting.append((statement, lines))
-        self.assertEqual([], sorting[:3], '%d of %d pages sort' % (
-            len(sorting), checked))
+        self.assertEqual([], sorting[:3], '%d of %d pages not read in '
+                         'index order' % (len(sorting), checked))
 
 
 class SQLitePagingTest(PagingMixin, base.TestCase):

@@ -68,7 +68,7 @@ class Image(SoftDeleteMixin, Base):
     __table_args__ = (
         # Default listing order and its tie-breaker, filtered by the
         # columns every list query constrains.
-        Index('ix_images_deleted_created_at', 'deleted', 'created_at', 'id'),
+        Index(sort_index('created_at'), 'deleted', 'created_at', 'id'),
         Index('ix_images_updated_at', 'updated_at'),
         Index('ix_images_owner', 'owner'),
         Index('ix_images_is_public', 'is_public'),
@@ -77,7 +77,7 @@ class Image(SoftDeleteMixin, Base):
         Index('ix_images_status', 'status'),
         # One per other sort key (0003_list_sort_indexes): the key and
         # its tie-breakers, after the deleted flag every list constrains.
-        *[Index('ix_images_deleted_%s' % key, 'deleted', *columns)
+        *[Index(sort_index(key), 'deleted', *columns)
           for key, columns in SORT_INDEXES],
     )
 
